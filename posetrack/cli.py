@@ -1,0 +1,67 @@
+"""The ``posetrack`` command.
+
+Sub-commands live beside the stage they drive and are imported only when used, so ``posetrack --help`` stays
+fast and a command's heavy imports (torch, OpenCV) cost nothing to the others. ``main`` turns a
+``PosetrackError`` into one line on stderr and its exit code.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from . import __version__
+from .errors import PosetrackError
+
+# name -> ("module:attribute" of a click command, one-line help shown by ``posetrack --help``)
+COMMANDS = {
+    "weights": ("posetrack.pose.weights_cli:weights", "List, download and verify pose network weights."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name][0].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx, formatter):
+        # The one-line helps come from COMMANDS so that listing them imports none of the commands' modules.
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="posetrack")
+def cli():
+    """Multi-person pose estimation and tracking in video (Simple Baselines, Xiao et al. 2018)."""
+
+
+def main(argv=None) -> int:
+    try:
+        # Commands return None; click hands back the code of an explicit ctx.exit(code).
+        rv = cli.main(args=argv, prog_name="posetrack", standalone_mode=False)
+    except PosetrackError as err:
+        click.echo(f"posetrack: error: {err}", err=True)
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("posetrack: aborted", err=True)
+        return 130
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except KeyboardInterrupt:
+        click.echo("posetrack: interrupted", err=True)
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..atomic import atomic_path
 from ..errors import PosetrackError
 from ..layouts import get_layout
 from .network import RESNET_SPECS, PoseNetConfig, PoseResNet
@@ -98,16 +98,8 @@ def save_checkpoint(path: str | os.PathLike, model: PoseResNet, info: PoseModelI
                "layout": info.layout, "color_order": info.color_order, "mean": list(info.mean),
                "std": list(info.std), "state_dict": state, "meta": info.meta}
     payload.update(extra or {})
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_pose_model(path: str | os.PathLike, arch: PoseNetConfig | None = None,

@@ -1,0 +1,36 @@
+"""The tables ``posetrack eval`` prints: poseval's layout and cell format (``%1.1f`` right-aligned in 5)."""
+from __future__ import annotations
+
+import math
+
+GROUPS = ("head", "shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+_AP_HEADER = "& Head & Shou & Elb  & Wri  & Hip  & Knee & Ankl & Total\\\\"
+_MOT_HEADER = ("& MOTA & MOTA & MOTA & MOTA & MOTA & MOTA & MOTA & MOTA & MOTP & Prec & Rec  \\\\\n"
+               "& Head & Shou & Elb  & Wri  & Hip  & Knee & Ankl & Total& Total& Total& Total\\\\")
+
+
+def _row(values) -> str:
+    cells = ["{:>5}".format("%1.1f" % v) for v in values]
+    return "&" + " &".join(cells) + " \\\\"
+
+
+def format_tables(result: dict, title: str | None = None) -> str:
+    """poseval's two tables for a result of ``evaluate`` (``motp`` is the CLEAR-MOT MOTP, see ``mot``)."""
+    ap = [result["ap"][g] for g in GROUPS] + [result["ap"]["total"]]
+    mot = [result["mota"][g] for g in GROUPS] + [result["mota"]["total"], result["motp"]["total"],
+                                                   result["precision"]["total"], result["recall"]["total"]]
+    lines = [title] if title else []
+    lines += ["Average Precision (AP) metric:", _AP_HEADER, _row(ap),
+              "Multiple Object Tracking (MOT) metrics:", _MOT_HEADER, _row(mot)]
+    return "\n".join(lines)
+
+
+def json_ready(value):
+    """NaN -> None so that the JSON file is standard JSON."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

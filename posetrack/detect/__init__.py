@@ -1,0 +1,9 @@
+"""Person detection: where the boxes of §2's top-down pose estimation come from.
+
+``make_box_source(config)`` gives a torchvision Faster R-CNN (``faster_rcnn``), a detections file or
+ground-truth keypoint boxes (``files``); all follow ``base.BoxSource``. The detector module (and torch) is
+imported only when a detector is built.
+"""
+from .base import BoxSource, Detections, make_box_source, resolve_device
+
+__all__ = ["BoxSource", "Detections", "make_box_source", "resolve_device"]

@@ -1,0 +1,132 @@
+"""Pose-estimation throughput: crops/s with flip test, batched vs the official one-box-at-a-time loop.
+
+    python scripts/bench_pose.py                      # R50 256x192, CPU
+    python scripts/bench_pose.py --device cuda        # adds fp16 rows on a GPU
+    python scripts/bench_pose.py --weights PATH       # a real checkpoint for the accuracy columns
+
+The baseline, measured in the same run, does what the official validation loop does per person: warpAffine one
+crop, ToTensor + Normalize, one forward pass for the crop and one for its mirror, flip_back, decode in numpy.
+Each other row runs ``PoseEstimator`` (all boxes of a frame batched, flipped crops in the same pass). The accuracy
+columns compare each row's keypoints with fp32's: max pixel difference and the share of joints within 0.5 px.
+With random weights (no --weights) heatmaps are nearly flat, so near-ties make the agreement a pessimistic bound.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import cv2
+import numpy as np
+import torch
+
+from posetrack import PoseEstimator
+from posetrack.geometry import box_to_center_scale
+from posetrack.pose.checkpoint import IMAGENET_MEAN, IMAGENET_STD, load_pose_model
+from posetrack.pose.decode import decode_heatmaps, flip_back, heatmap_inverse_matrices, to_frame_coords
+from posetrack.pose.network import PoseResNet
+from posetrack.pose.transforms import affine_matrices
+
+
+def scene(n_boxes: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    frame = cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8), (9, 9), 3)
+    for _ in range(60):
+        c = tuple(int(v) for v in rng.integers(0, 256, 3))
+        cv2.circle(frame, tuple(int(v) for v in rng.integers(0, [1280, 720])), int(rng.integers(5, 60)), c, -1)
+    x1 = rng.uniform(0, 1100, n_boxes)
+    y1 = rng.uniform(0, 400, n_boxes)
+    boxes = np.stack([x1, y1, x1 + rng.uniform(60, 180, n_boxes), y1 + rng.uniform(150, 320, n_boxes)], 1)
+    return frame, boxes.astype(np.float32), rng.uniform(0.5, 1, n_boxes).astype(np.float32)
+
+
+def official_loop(model, frame, boxes, input_size, flip_perm, device):
+    """One box at a time, as ``lib/core/function.py validate`` with batch size 1."""
+    mean = np.array(IMAGENET_MEAN, np.float32)
+    std = np.array(IMAGENET_STD, np.float32)
+    out = []
+    centers, scales = box_to_center_scale(boxes, input_size[0] / input_size[1])
+    for c, s in zip(centers, scales):
+        m = affine_matrices(c[None], s[None], input_size)[0]
+        crop = cv2.warpAffine(frame, m, input_size, flags=cv2.INTER_LINEAR)
+        x = torch.from_numpy(((crop.astype(np.float32) / 255 - mean) / std).transpose(2, 0, 1).copy())[None]
+        x = x.to(device)
+        with torch.no_grad():
+            hm = model(x)
+            hm_flip = flip_back(model(x.flip(3)), flip_perm)
+        coords, maxvals = decode_heatmaps(((hm + hm_flip) * 0.5).cpu())
+        inv = heatmap_inverse_matrices(c[None], s[None], (input_size[0] // 4, input_size[1] // 4))
+        kp = to_frame_coords(coords.numpy(), inv)
+        out.append(np.concatenate([kp, maxvals.numpy()[..., None]], -1)[0])
+    return np.stack(out)
+
+
+def timed(fn, repeats: int):
+    fn()  # warm-up (cudnn autotune, allocator)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        result = fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / repeats, result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--depth", type=int, default=50)
+    ap.add_argument("--input", default="256x192", help="HxW")
+    ap.add_argument("--weights", help="checkpoint file (default: random weights)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--boxes", type=int, default=32, help="boxes per timed call")
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--batches", default="1,8,32")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    h, w = (int(v) for v in args.input.split("x"))
+    torch.manual_seed(0)
+    if args.weights:
+        model, info = load_pose_model(args.weights)
+        input_size = info.input_size
+    else:
+        model, info, input_size = PoseResNet(depth=args.depth).eval(), None, (w, h)
+    device = torch.device(args.device)
+    frame, boxes, scores = scene(args.boxes)
+    n = len(boxes)
+
+    base = PoseEstimator(model, info, device=args.device, input_size=input_size, channels_last=False)
+    base_model = base.model
+    t_base, _ = timed(lambda: official_loop(base_model, frame, boxes, input_size, base.flip_permutation, device),
+                      args.repeats)
+    rows = [("per-box baseline (official loop)", "fp32", 1, n / t_base, None)]
+
+    configs = [("fp32", int(b)) for b in args.batches.split(",")]
+    if device.type == "cpu":
+        configs += [("bf16", int(b)) for b in args.batches.split(",") if int(b) > 1]
+    else:
+        configs += [("fp16", int(b)) for b in args.batches.split(",")] + [("fp16", 64), ("fp16", 128)]
+    reference = None
+    for precision, batch in configs:
+        est = PoseEstimator(model, info, device=args.device, input_size=input_size, batch_size=batch,
+                            precision=precision, channels_last=True)
+        t, (kpts, _) = timed(lambda: est(frame, boxes, scores), args.repeats)
+        if precision == "fp32" and reference is None:
+            reference = kpts
+        rows.append((f"PoseEstimator batch {batch}", precision, batch, n / t, kpts))
+
+    print(f"R{args.depth} {h}x{w}, flip test, {n} boxes on a 1280x720 frame, device {args.device}, "
+          f"torch threads {torch.get_num_threads()}, weights {'file' if args.weights else 'random'}")
+    print(f"{'mode':34} {'prec':5} {'crops/s':>8} {'x base':>7} {'max px':>7} {'<=0.5px':>8}")
+    for name, precision, batch, rate, kpts in rows:
+        if kpts is None or reference is None:
+            acc = f"{'-':>7} {'-':>8}"
+        else:
+            d = np.linalg.norm(kpts[..., :2] - reference[..., :2], axis=-1)
+            acc = f"{d.max():7.2f} {100 * (d <= 0.5).mean():7.1f}%"
+        print(f"{name:34} {precision:5} {rate:8.1f} {rate / rows[0][3]:6.2f}x {acc}")
+
+
+if __name__ == "__main__":
+    main()

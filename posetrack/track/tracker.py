@@ -1,0 +1,245 @@
+"""FlowTrack: the paper's online tracker (§3, Algorithm 1), one frame at a time.
+
+Per frame ``k``:
+
+1. flow ``F_{k-1→k}`` between the previous and the current frame;
+2. the poses of frame ``k-1`` are moved by the flow (joint propagation) and their boxes join the detector's
+   boxes; NMS unifies them (§3.3) and the pose estimator runs on the unified boxes;
+3. the similarity between every track of the queue ``Q`` (the last ``L_Q`` frames) and every current pose is
+   computed (§3.2), and ids are assigned greedily (Algorithm 1); the frame's poses join the queue.
+
+Poses whose person score is below ``det_threshold`` (0.5, §4.2) are dropped before matching, so they never take
+an id; joints below ``joint_threshold`` (0.4, §4.2) are zeroed in the output only (matching sees every joint).
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, fields
+from typing import Callable
+
+import numpy as np
+
+from ..errors import PosetrackError
+from ..layouts import get_layout
+from .flow import FLOWS, make_flow
+from .matching import IdCounter, assign_ids
+from .propagate import propagate_joints, propagated_boxes, unify_boxes
+from .similarity import REDUCTIONS, SIMILARITIES, Candidates, Similarity, make_similarity
+
+PoseFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class TrackerConfig:
+    """Tracker settings. Paper values where the paper gives one (§3, §4.2); the others were chosen with
+    ``scripts/bench_track.py`` (see the README)."""
+
+    flow: str = "dis"                 # dis | farneback | raft_small | raft_large (the paper: FlowNet2S)
+    flow_preset: str = "medium"       # DIS only: ultrafast | fast | medium
+    flow_scale: float = 0.5           # compute flow at this fraction of the frame size
+    flow_device: str = "cpu"          # RAFT only
+    propagate: bool = True            # joint propagation + box unification (§3.1, §3.3)
+    similarity: str = "multiflow"     # bbox | pose | flow | multiflow (§3.2)
+    queue_length: int = 10            # L_Q: frames a track stays matchable; appearances S_Multi-Flow uses
+    reduction: str = "max"            # how S_Multi-Flow combines the queue's appearances: max | mean
+    match_threshold: float = 0.1      # a pair less similar than this is no match: the pose starts a new track
+    nms_iou: float = 0.5              # box NMS over detector ∪ propagated boxes
+    propagated_decay: float = 0.95    # a propagated box scores its previous box's score times this
+    det_threshold: float = 0.5        # drop people scoring below (§4.2)
+    joint_threshold: float = 0.4      # zero joints scoring below in the output (§4.2)
+    joint_min_score: float = 0.2      # joints that are propagated and counted in OKS (official IN_VIS_THRE)
+    min_common_joints: int = 3        # OKS over fewer shared joints is shrunk by n / this (see similarity.py)
+    box_enlarge: float = 0.15         # propagated box = joints' box enlarged by 15% (§3.1)
+    layout: str = "posetrack18"       # joint layout of the poses (OKS sigmas)
+
+    def __post_init__(self):
+        checks = [(self.flow in FLOWS, f"flow must be one of {', '.join(FLOWS)}"),
+                  (self.similarity in SIMILARITIES, f"similarity must be one of {', '.join(SIMILARITIES)}"),
+                  (self.reduction in REDUCTIONS, f"reduction must be one of {', '.join(REDUCTIONS)}"),
+                  (int(self.queue_length) >= 1, "queue_length must be >= 1"),
+                  (0 <= self.nms_iou <= 1, "nms_iou must be in [0, 1]"),
+                  (0 < self.flow_scale <= 1, "flow_scale must be in (0, 1]")]
+        for ok, what in checks:
+            if not ok:
+                raise PosetrackError(f"tracker config: {what} (got {self})")
+        get_layout(self.layout)
+
+    @classmethod
+    def from_table5(cls, row: str, **overrides) -> "TrackerConfig":
+        """The switches of one row of the paper's Table 5 (``a1`` ... ``c6``), plus any overrides."""
+        if row not in TABLE5:
+            raise PosetrackError(f"unknown Table 5 row {row!r}; choose one of {', '.join(TABLE5)}")
+        return cls(**{**TABLE5[row], **overrides})
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+# Table 5's tracking switches. Rows a/b/c differ only in backbone and detector, not in tracking, so their
+# switches coincide: 1, 2 without joint propagation; 3-6 with it; similarity bbox, pose, bbox, pose, flow, multiflow.
+_ROWS = [(False, "bbox"), (False, "pose"), (True, "bbox"), (True, "pose"), (True, "flow"), (True, "multiflow")]
+TABLE5 = {f"{group}{i + 1}": dict(propagate=prop, similarity=sim)
+          for group in "abc" for i, (prop, sim) in enumerate(_ROWS)}
+
+
+@dataclass
+class TrackedFrame:
+    """The tracked people of one frame. ``from_flow`` marks people found on a propagated box (the detector
+    missed them, or lost the NMS to the propagated box)."""
+
+    keypoints: np.ndarray   # (N, K, 3), joints below joint_threshold set to 0, 0, 0
+    boxes: np.ndarray       # (N, 4) the box the pose was estimated in (or the joints' box for given poses)
+    scores: np.ndarray      # (N,) person scores
+    track_ids: np.ndarray   # (N,) int64, unique within the frame, never reused
+    from_flow: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+
+@dataclass
+class _Entry:
+    """One frame of the queue: its tracked people as seen, and their joints propagated to the current frame.
+
+    ``box_scores`` are the scores of the boxes the poses were estimated in (the person scores for given poses).
+    """
+
+    ids: np.ndarray
+    boxes: np.ndarray
+    keypoints: np.ndarray
+    box_scores: np.ndarray
+    moved: np.ndarray
+
+
+class FlowTracker:
+    """Online pose tracker. ``update`` runs the full loop with a pose estimator ``pose_fn(frame, boxes, scores)
+    -> (keypoints, person_scores)``; ``update_poses`` tracks poses that are given. Memory: ``L_Q`` frames of poses
+    and the previous image.
+
+    ``flow`` overrides the config's flow method (any ``(prev, frame) -> (H, W, 2)`` callable); ``similarity``
+    overrides the config's similarity (any ``(Candidates, keypoints, boxes) -> (T, N)`` callable).
+    """
+
+    def __init__(self, config: TrackerConfig | None = None, pose_fn: PoseFn | None = None,
+                 flow: Callable | None = None, similarity: Similarity | None = None):
+        self.config = config = config or TrackerConfig()
+        self.pose_fn = pose_fn
+        self.sigmas = get_layout(config.layout).sigmas
+        self.similarity = similarity or make_similarity(config.similarity, self.sigmas, config.joint_min_score,
+                                                        config.reduction, config.min_common_joints)
+        # A similarity of one's own may read the propagated poses, so it gets them.
+        self.similarity_uses_flow = similarity is not None or config.similarity in ("flow", "multiflow")
+        self._flow = flow
+        self._queue: deque[_Entry] = deque(maxlen=int(config.queue_length))
+        self._ids = IdCounter()
+        self._prev_frame: np.ndarray | None = None
+
+    @property
+    def flow(self) -> Callable:
+        if self._flow is None:
+            c = self.config
+            options = {"scale": c.flow_scale}
+            if c.flow == "dis":
+                options["preset"] = c.flow_preset
+            elif c.flow.startswith("raft"):
+                options["device"] = c.flow_device
+            self._flow = make_flow(c.flow, **options)
+        return self._flow
+
+    def reset(self) -> None:
+        """Forget every track (a new video); ids keep counting so they stay unique across resets."""
+        self._queue.clear()
+        self._prev_frame = None
+
+    def update(self, frame: np.ndarray, boxes: np.ndarray, box_scores: np.ndarray) -> TrackedFrame:
+        """Track one frame given the detector's ``(N, 4)`` boxes and scores; needs ``pose_fn``."""
+        if self.pose_fn is None:
+            raise PosetrackError("FlowTracker.update needs a pose estimator: pass pose_fn=PoseEstimator(...) or "
+                                 "track given poses with update_poses")
+        c = self.config
+        flow = self._advance(frame, need_flow=c.propagate or self.similarity_uses_flow)
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        box_scores = np.asarray(box_scores, np.float32).reshape(-1)
+        flow_boxes, flow_scores = np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+        if c.propagate and flow is not None and self._queue:
+            flow_boxes, flow_scores = self._propagated_boxes(self._queue[-1], frame.shape)
+        boxes, box_scores, source = unify_boxes(boxes, box_scores, flow_boxes, flow_scores, c.nms_iou)
+        if len(boxes):
+            keypoints, scores = self.pose_fn(frame, boxes, box_scores)
+            keypoints = np.asarray(keypoints, np.float32)
+            scores = np.asarray(scores, np.float32).reshape(-1)
+        else:
+            keypoints = np.zeros((0, len(self.sigmas), 3), np.float32)
+            scores = np.zeros(0, np.float32)
+        return self._assign(keypoints, scores, boxes, box_scores, source >= 0)
+
+    def update_poses(self, frame: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> TrackedFrame:
+        """Track one frame of given ``(N, K, 3)`` poses and person ``scores`` (no boxes are unified; flow is still
+        used by the flow similarities)."""
+        self._advance(frame, need_flow=self.similarity_uses_flow)
+        keypoints = np.asarray(keypoints, np.float32).reshape(-1, len(self.sigmas), 3)
+        # Every joint the poses place (score > 0), not only confident ones: the box sets the OKS scale.
+        boxes, _ = propagated_boxes(keypoints, 0.0, self.config.box_enlarge)
+        scores = np.asarray(scores, np.float32).reshape(-1)
+        return self._assign(keypoints, scores, boxes, scores, np.zeros(len(keypoints), bool))
+
+    def _advance(self, frame: np.ndarray, need_flow: bool) -> np.ndarray | None:
+        """Compute ``F_{k-1→k}`` and move every pose in the queue into the current frame."""
+        flow = None
+        if need_flow and self._prev_frame is not None and any(len(e.ids) for e in self._queue):
+            flow = self.flow(self._prev_frame, frame)
+            moved = np.concatenate([e.moved for e in self._queue])
+            moved = propagate_joints(moved, flow, self.config.joint_min_score)
+            start = 0
+            for entry in self._queue:
+                entry.moved = moved[start:start + len(entry.ids)]
+                start += len(entry.ids)
+        self._prev_frame = frame if need_flow else None
+        return flow
+
+    def _propagated_boxes(self, prev: _Entry, shape) -> tuple[np.ndarray, np.ndarray]:
+        c = self.config
+        boxes, valid = propagated_boxes(prev.moved, c.joint_min_score, c.box_enlarge)
+        h, w = shape[:2]
+        boxes = np.clip(boxes, 0, [w - 1, h - 1, w - 1, h - 1]).astype(np.float32)
+        # A person who walked off the frame leaves a sliver; a box under 2 px a side holds nobody.
+        valid &= (boxes[:, 2] - boxes[:, 0] >= 2) & (boxes[:, 3] - boxes[:, 1] >= 2)
+        # The decay applies to the box score, not to the estimator's rescored person score: the rescoring
+        # (box score x joint confidence) would otherwise compound frame after frame and end a propagated track
+        # after two or three missed detections. With the default 0.95 a person the detector misses
+        # stays above the 0.5 threshold for about ten frames of propagation alone.
+        return boxes[valid], prev.box_scores[valid] * np.float32(c.propagated_decay)
+
+    def _candidates(self) -> Candidates:
+        newest_first = list(reversed(self._queue))
+        k = len(self.sigmas)
+        if not newest_first:
+            z = np.zeros((0, k, 3), np.float32)
+            b = np.zeros((0, 4), np.float32)
+            return Candidates(np.zeros(0, np.int64), b, z, z, z, b, np.zeros(0, np.int64))
+        ids = np.concatenate([e.ids for e in newest_first])
+        history = np.concatenate([e.moved for e in newest_first]).reshape(-1, k, 3)
+        track_ids, newest, track = np.unique(ids, return_index=True, return_inverse=True)
+        boxes = np.concatenate([e.boxes for e in newest_first]).reshape(-1, 4)
+        keypoints = np.concatenate([e.keypoints for e in newest_first]).reshape(-1, k, 3)
+        return Candidates(track_ids, boxes[newest], keypoints[newest], history[newest], history, boxes,
+                          track.reshape(-1))
+
+    def _assign(self, keypoints, scores, boxes, box_scores, from_flow) -> TrackedFrame:
+        c = self.config
+        if keypoints.shape[1:] != (len(self.sigmas), 3):
+            raise PosetrackError(f"poses have shape {keypoints.shape[1:]} but layout {c.layout!r} has "
+                                 f"{len(self.sigmas)} joints; set TrackerConfig.layout to the poses' layout")
+        keep = scores >= c.det_threshold
+        keypoints, scores, boxes, box_scores = keypoints[keep], scores[keep], boxes[keep], box_scores[keep]
+        from_flow = from_flow[keep]
+        candidates = self._candidates()
+        if len(candidates) and len(keypoints):
+            similarity = np.asarray(self.similarity(candidates, keypoints, boxes), np.float32)
+        else:
+            similarity = np.zeros((len(candidates), len(keypoints)), np.float32)
+        ids = assign_ids(candidates.ids, similarity, c.match_threshold, self._ids)
+        self._queue.append(_Entry(ids, boxes, keypoints, box_scores, keypoints.copy()))
+        shown = keypoints * (keypoints[..., 2:] >= c.joint_threshold)
+        return TrackedFrame(shown, boxes, scores, ids, from_flow)

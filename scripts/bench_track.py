@@ -1,0 +1,211 @@
+"""Benchmark of the FlowTrack tracker on synthetic sequences (not a test).
+
+1. MOTA (posetrack.eval) of each of Table 5's tracking configurations, on synthetic sequences with crossings,
+   people entering and leaving, missed detections, false positives and camera motion. Noisy ground truth stands
+   in for the detector (``posetrack.synth.noisy_observations``) and for the pose network (the true joints of the
+   person best overlapping each box, jittered, rescored like the official code: box score x mean joint score).
+2. Sweeps of the settings the paper does not give (NMS IoU, propagated box score, L_Q, reduction, match
+   threshold), around the defaults, to justify them.
+3. Milliseconds per frame of the tracker alone (flow and pose network excluded) for 1, 10 and 50 people, and
+   of DIS vs Farneback flow at 1280x720.
+
+    OMP_NUM_THREADS=1 python scripts/bench_track.py            # everything (~4 minutes on one core)
+    OMP_NUM_THREADS=1 python scripts/bench_track.py --no-sweep
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import cv2
+import numpy as np
+
+from posetrack.eval import evaluate
+from posetrack.geometry import box_iou
+from posetrack.synth import make_sequence, noisy_observations
+from posetrack.track import TABLE5, FlowTracker, TrackerConfig, make_flow
+from posetrack.types import Frame, Sequence
+
+# (scenario, people, pan px/frame, zoom at the end): crossings, crowds walking in and out, a panning camera.
+SCENES = [("crossing", 2, 0.0, 1.0), ("crossing", 3, 0.0, 1.0), ("crossing", 3, 3.0, 1.0),
+          ("crossing", 4, -4.0, 1.2), ("random", 4, 0.0, 1.0), ("random", 6, 0.0, 1.0), ("random", 8, 0.0, 1.0),
+          ("random", 6, 4.0, 1.0), ("random", 8, 2.0, 1.3), ("random", 5, 6.0, 0.8), ("random", 10, -3.0, 1.0),
+          ("random", 6, 8.0, 1.0), ("random", 5, 14.0, 1.0)]
+
+
+class CachedFlow:
+    """Computes each frame pair's flow once, so that every configuration sees identical flow for free."""
+
+    def __init__(self, flow):
+        self.flow, self.cache = flow, {}
+
+    def __call__(self, prev, frame):
+        key = (id(prev), id(frame))
+        if key not in self.cache:
+            self.cache[key] = self.flow(prev, frame)
+        return self.cache[key]
+
+
+class NoisyPoseNetwork:
+    """Pose network stand-in for one frame: the joints of the person best overlapping each box (IoU >= 0.5),
+    jittered; a box on nobody gets a low-confidence pose. Person score = box score x mean joint score > 0.2."""
+
+    def __init__(self, truth: Frame, seed: int, jitter_px: float = 2.5):
+        self.truth, self.rng, self.jitter = truth, np.random.default_rng(seed), jitter_px
+
+    def __call__(self, frame, boxes, scores):
+        n, k = len(boxes), self.truth.keypoints.shape[1] if len(self.truth) else 17
+        out = np.zeros((n, k, 3), np.float32)
+        iou = box_iou(boxes, self.truth.boxes)
+        hit = iou.max(1) >= 0.5 if iou.shape[1] else np.zeros(n, bool)
+        kpts = self.truth.keypoints[iou.argmax(1)[hit]] if hit.any() else np.zeros((0, k, 3), np.float32)
+        exists = (kpts[..., :2] != 0).any(-1)
+        seen = kpts[..., 2] > 0
+        out[hit, :, :2] = kpts[..., :2] + self.rng.normal(0, 1, kpts[..., :2].shape) * np.where(
+            seen, self.jitter, 3 * self.jitter)[..., None]
+        out[hit, :, 2] = np.where(exists, np.clip(np.where(seen, 0.9, 0.3) + self.rng.normal(0, 0.05, seen.shape),
+                                                  0.01, 1), 0)
+        miss = ~hit
+        centre = (boxes[miss, :2] + boxes[miss, 2:]) / 2
+        out[miss, :, :2] = centre[:, None] + self.rng.normal(0, 10, (int(miss.sum()), k, 2))
+        out[miss, :, 2] = self.rng.uniform(0.0, 0.25, (int(miss.sum()), k))
+        conf = out[..., 2] > 0.2
+        mean = np.where(conf.any(1), (out[..., 2] * conf).sum(1) / np.maximum(conf.sum(1), 1), 0)
+        return out, np.asarray(scores, np.float32) * mean
+
+
+def build_world(frames: int, width: int, height: int):
+    world = []
+    for seed, (scenario, people, pan, zoom) in enumerate(SCENES):
+        seq = make_sequence(seed, frames=frames, people=people, width=width, height=height, scenario=scenario,
+                            pan=pan, zoom=zoom, name=f"{seed + 1:06d}_mpii_val")
+        det = noisy_observations(seq.truth, seed, jitter_px=3.0, miss_rate=0.15, miss_runs=3.0,
+                                 false_positives=0.5, occluded_miss=0.5)
+        world.append((seq, det))
+    return world
+
+
+def run_configs(world, configs: list[TrackerConfig]) -> list[dict]:
+    """Track every sequence with every configuration (one sequence at a time, sharing its flow), then score."""
+    preds = [[] for _ in configs]
+    for seq, det in world:
+        flows = {}
+        for i, config in enumerate(configs):
+            key = (config.flow, config.flow_preset, config.flow_scale)
+            if key not in flows:
+                flows[key] = CachedFlow(make_flow(config.flow, preset=config.flow_preset, scale=config.flow_scale))
+            tracker = FlowTracker(config, flow=flows[key])
+            out = []
+            for t, (image, gt_frame, obs) in enumerate(zip(seq.frames, seq.truth.frames, det.frames)):
+                tracker.pose_fn = NoisyPoseNetwork(gt_frame, seed=t)
+                r = tracker.update(image, obs.boxes, obs.scores)
+                out.append(Frame(gt_frame.file_name, gt_frame.image_id, r.keypoints, r.boxes, r.scores,
+                                 r.track_ids, np.full((len(r), 4), np.nan, np.float32), width=gt_frame.width,
+                                 height=gt_frame.height))
+            preds[i].append(Sequence(seq.name, out, seq.gt.layout, seq.gt.vid_id))
+    results = []
+    for pred in preds:
+        r = evaluate([seq.gt for seq, _ in world], pred)
+        results.append({key: r[key]["total"] for key in ("mota", "ap", "precision", "recall")})
+    return results
+
+
+def table5(world, base: TrackerConfig) -> None:
+    rows = ("a1", "a2", "a3", "a4", "a5", "a6")
+    results = run_configs(world, [dataclasses.replace(base, **TABLE5[row]) for row in rows])
+    print("\n## Table 5 switches\n")
+    print("| row | joint prop. | similarity | MOTA | mAP | precision | recall |")
+    print("|---|---|---|---|---|---|---|")
+    for row, r in zip(rows, results):
+        switches = TABLE5[row]
+        print(f"| {row[1]} | {'yes' if switches['propagate'] else 'no'} | {switches['similarity']} | "
+              f"{r['mota']:.1f} | {r['ap']:.1f} | {r['precision']:.1f} | {r['recall']:.1f} |", flush=True)
+
+
+def sweeps(world, base: TrackerConfig) -> None:
+    grid = {"nms_iou": [0.3, 0.4, 0.5, 0.6, 0.7], "propagated_decay": [0.5, 0.8, 0.9, 0.95, 1.0],
+            "queue_length": [1, 3, 5, 10], "reduction": ["max", "mean"],
+            "match_threshold": [0.05, 0.1, 0.2, 0.3, 0.5], "flow_scale": [0.5, 1.0],
+            "joint_min_score": [0.1, 0.2, 0.4], "min_common_joints": [1, 3, 5]}
+    print("\n## Sweeps around the defaults (joint propagation + multi-flow), MOTA %\n")
+    for name, values in grid.items():
+        results = run_configs(world, [dataclasses.replace(base, **{name: v}) for v in values])
+        print(f"- {name}: " + ", ".join(f"{v}: {r['mota']:.1f}" for v, r in zip(values, results)), flush=True)
+
+
+def tracker_speed(repeats: int = 200) -> None:
+    print("\n## Tracker alone, ms per frame (no flow, no pose network; one core)\n")
+    print("| people | update (a6) | update_poses (a6) | update (a3, bbox) |")
+    print("|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    zero_flow = np.zeros((720, 1280, 2), np.float32)
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    for n in (1, 10, 50):
+        base = rng.uniform([0, 0], [1180, 520], (n, 2)).astype(np.float32)
+        shape = rng.uniform([0, 0], [80, 200], (17, 2)).astype(np.float32)
+        kpts = np.concatenate([base[:, None] + shape, np.full((n, 17, 1), 0.9, np.float32)], -1)
+        boxes = np.concatenate([kpts[..., :2].min(1), kpts[..., :2].max(1)], 1)
+        scores = np.full(n, 0.95, np.float32)
+        cells = []
+        for row, given in (("a6", False), ("a6", True), ("a3", False)):
+            tracker = FlowTracker(TrackerConfig.from_table5(row), pose_fn=lambda f, b, s: (kpts[:len(b)], s),
+                                  flow=lambda a, b: zero_flow)
+            step = (lambda: tracker.update_poses(frame, kpts, scores)) if given else (
+                lambda: tracker.update(frame, boxes, scores))
+            for _ in range(10):
+                step()
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                step()
+                times.append(time.perf_counter() - t0)
+            cells.append(f"{1000 * np.median(times):.2f}")
+        print(f"| {n} | " + " | ".join(cells) + " |", flush=True)
+
+
+def flow_speed(repeats: int = 5) -> None:
+    print("\n## Optical flow at 1280x720, ms per frame pair (one core)\n")
+    seq = make_sequence(0, frames=2, people=4, width=1280, height=720, pan=4.0)
+    prev, frame = seq.frames
+    print("| method | scale 1.0 | scale 0.5 |")
+    print("|---|---|---|")
+    for name, options in (("dis", {"preset": "ultrafast"}), ("dis", {"preset": "fast"}),
+                          ("dis", {"preset": "medium"}), ("farneback", {})):
+        cells = []
+        for scale in (1.0, 0.5):
+            flow = make_flow(name, scale=scale, **options)
+            flow(prev, frame)
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                flow(prev, frame)
+                times.append(time.perf_counter() - t0)
+            cells.append(f"{1000 * np.median(times):.1f}")
+        label = name + (f" {options['preset']}" if options else "")
+        print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--no-sweep", action="store_true")
+    parser.add_argument("--no-speed", action="store_true")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    base = TrackerConfig()
+    world = build_world(args.frames, args.width, args.height)
+    print(f"{len(world)} synthetic sequences x {args.frames} frames at {args.width}x{args.height}; "
+          f"defaults: {base}")
+    table5(world, base)
+    if not args.no_sweep:
+        sweeps(world, base)
+    if not args.no_speed:
+        tracker_speed()
+        flow_speed()
+
+
+if __name__ == "__main__":
+    main()

@@ -78,6 +78,7 @@ def probe_video(path: str) -> SourceInfo:
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             first = next(_decode_pyav(container, stream, quiet=True), None)
+            num_frames = stream.frames or None  # read while open: PyAV >= 19 refuses it after close
     except av.FFmpegError as err:
         raise PosetrackError(f"{path}: not a readable video ({_reason(err)}); the file is corrupt, truncated or "
                              "not a video") from None
@@ -85,7 +86,7 @@ def probe_video(path: str) -> SourceInfo:
         raise PosetrackError(f"{path}: the video has no decodable frame (empty, truncated or corrupt)")
     image = first.image
     return SourceInfo(path, "video", Path(path).stem, Fraction(rate) if rate else Fraction(25),
-                      image.shape[1], image.shape[0], stream.frames or None)
+                      image.shape[1], image.shape[0], num_frames)
 
 
 def read_video(info: SourceInfo, start: int = 0) -> Iterator[SourceFrame]:

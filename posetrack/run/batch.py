@@ -1,0 +1,141 @@
+"""``posetrack batch``: every sequence of a data set, resumable, one bad file never stopping the rest.
+
+A sequence whose final JSON (and video, when asked) is already in the output folder is skipped, so rerunning a
+killed batch continues where it stopped; ``overwrite`` redoes everything. A sequence that fails (a corrupt video,
+a missing image, a malformed detections file) is reported on one line and the batch goes on; the summary counts
+done / skipped / failed sequences, and the exit code is 1 when any failed. Under torchrun the sequences are split
+across processes (``posetrack.run.distributed``) and rank 0 merges the summary.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from ..config import PipelineConfig
+from ..errors import PosetrackError
+from . import distributed
+from .inputs import discover_jobs
+from .outputs import OutputPaths, ensure_writable
+from .timing import StageTimes
+
+log = logging.getLogger("posetrack.run")
+
+
+@dataclass
+class Outcome:
+    name: str
+    status: str  # done | skipped | failed
+    frames: int = 0
+    seconds: float = 0.0
+    message: str = ""
+
+
+def run_batch(input_path: str, out_dir: str, config: PipelineConfig, split: str = "val", video: bool | None = None,
+              overwrite: bool = False, run_eval: bool = False, poses: str | None = None) -> int:
+    """Run the batch (this process's share of it under torchrun); returns the exit code."""
+    jobs, gt_dir = discover_jobs(input_path, split)
+    if video is None:
+        video = gt_dir is None  # PoseTrack roots are for scoring: no overlays unless asked
+    if run_eval and gt_dir is not None and config.run.output_format == "coco":
+        raise PosetrackError("--eval scores PoseTrack files; drop --format coco (or evaluate with eval-coco)")
+    quiet = config.run.quiet
+    ranks = distributed.join(config.run.device)
+    try:
+        ensure_writable(out_dir)
+        pipeline, problem = None, None
+        try:
+            from ..pipeline import Pipeline
+
+            pipeline = Pipeline(config, poses=poses, device=ranks.device(config.run.device),
+                                progress=ranks.is_main)
+        except PosetrackError as err:
+            problem = str(err)
+        # Every rank learns whether every rank could start, so none waits forever for a rank that gave up.
+        problems = [p for p in distributed.gather(ranks, problem) if p]
+        if problems:
+            raise PosetrackError(problems[0])
+        start = time.perf_counter()
+        outcomes, times = _run_jobs(pipeline, ranks.shard(jobs), out_dir, video, overwrite, quiet, ranks)
+        wall = time.perf_counter() - start
+        gathered = distributed.gather(ranks, ([o.__dict__ for o in outcomes], times.to_dict(), wall))
+        merged = StageTimes()
+        all_outcomes = []
+        for rank_outcomes, rank_times, _ in gathered:
+            all_outcomes += [Outcome(**o) for o in rank_outcomes]
+            merged.merge(rank_times)
+        wall = max(w for _, _, w in gathered)
+        failed = [o for o in all_outcomes if o.status == "failed"]
+        if ranks.is_main:
+            _summary(all_outcomes, merged, wall, quiet, ranks.world_size)
+            if run_eval:
+                _evaluate(gt_dir, out_dir, bool(failed))
+        return 1 if failed else 0
+    finally:
+        distributed.leave(ranks)
+
+
+def _run_jobs(pipeline, jobs, out_dir, video, overwrite, quiet, ranks):
+    from tqdm import tqdm
+
+    say = (lambda text: None) if quiet else tqdm.write
+    prefix = f"[rank {ranks.rank}] " if ranks.distributed else ""
+    times = StageTimes()
+    outcomes = []
+    show = not quiet and ranks.is_main
+    for job in tqdm(jobs, desc="sequences", unit="seq", disable=None if show else True, dynamic_ncols=True):
+        paths = OutputPaths(Path(out_dir), job.name)
+        if not overwrite and paths.is_done(video):
+            outcomes.append(Outcome(job.name, "skipped"))
+            say(f"{prefix}skipped {job.name}: {paths.json.name} exists (--overwrite redoes it)")
+            continue
+        try:
+            result = pipeline.run_sequence(job, out_dir, video=video, position=1)
+        except PosetrackError as err:
+            outcomes.append(Outcome(job.name, "failed", message=str(err)))
+        except Exception as err:  # noqa: BLE001 - one broken sequence must not stop the data set
+            log.debug("%s failed:\n%s", job.name, traceback.format_exc())
+            outcomes.append(Outcome(job.name, "failed", message=f"{type(err).__name__}: {err}"))
+        else:
+            times.merge(result.times)
+            outcomes.append(Outcome(job.name, "done", result.frames, result.seconds))
+            say(f"{prefix}done {job.name}: {result.frames} frames, {result.tracks} tracks, "
+                f"{result.frames / max(result.seconds, 1e-9):.1f} frames/s")
+        if outcomes[-1].status == "failed":
+            tqdm.write(f"{prefix}FAILED {job.name}: {outcomes[-1].message}", file=click.get_text_stream("stderr"))
+    return outcomes, times
+
+
+def _summary(outcomes: list[Outcome], times: StageTimes, wall: float, quiet: bool, world: int) -> None:
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
+    frames = sum(o.frames for o in outcomes)
+    failed = [o for o in outcomes if o.status == "failed"]
+    err = click.get_text_stream("stderr")
+    if not quiet:
+        procs = f" on {world} processes" if world > 1 else ""
+        click.echo(f"batch: {len(outcomes)} sequences: {counts['done']} done, {counts['skipped']} skipped, "
+                   f"{counts['failed']} failed; {frames} frames in {wall:.1f} s "
+                   f"({frames / max(wall, 1e-9):.1f} frames/s{procs})")
+        if times.frames:
+            click.echo(times.table(), file=err)
+    for o in failed:
+        click.echo(f"failed: {o.name}: {o.message}", file=err)
+
+
+def _evaluate(gt_dir: str | None, out_dir: str, some_failed: bool) -> None:
+    if gt_dir is None:
+        click.echo("note: --eval needs a PoseTrack root (ground truth); nothing evaluated",
+                   file=click.get_text_stream("stderr"))
+        return
+    from ..eval.evaluation import evaluate
+    from ..eval.files import load_pairs
+    from ..eval.tables import format_tables
+
+    gts, preds, scoreless = load_pairs(gt_dir, out_dir, missing_as_empty=some_failed)
+    result = evaluate(gts, preds, missing_as_empty=some_failed, scoreless=scoreless)
+    note = f" ({len(gts) - len(preds)} failed sequences scored as empty)" if some_failed else ""
+    click.echo(format_tables(result, title=f"Evaluation: {len(gts)} sequences of {gt_dir}{note}"))

@@ -1,0 +1,69 @@
+"""Per-stage wall-clock time: where a run spends its milliseconds per frame.
+
+Stages are those of the pipeline: ``decode`` (waiting for the next frame; decoding itself overlaps inference on
+the read-ahead thread), ``detect``, ``flow``, ``pose``, ``track`` (the tracker's own work: propagation, NMS,
+similarity, matching) and ``write`` (partial results, overlay drawing and video encoding).
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+STAGES = ("decode", "detect", "flow", "pose", "track", "write")
+
+
+class StageTimes:
+    """Accumulated seconds per stage and the number of frames they cover; ``merge`` adds another run's."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {stage: 0.0 for stage in STAGES}
+        self.frames = 0
+
+    @contextmanager
+    def __call__(self, stage: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    def merge(self, other: "StageTimes | dict") -> None:
+        data = other.to_dict() if isinstance(other, StageTimes) else other
+        for stage, seconds in data["seconds"].items():
+            self.add(stage, seconds)
+        self.frames += data["frames"]
+
+    def to_dict(self) -> dict:
+        return {"seconds": dict(self.seconds), "frames": self.frames}
+
+    def ms_per_frame(self) -> dict[str, float]:
+        n = max(self.frames, 1)
+        return {stage: 1000 * s / n for stage, s in self.seconds.items()}
+
+    def table(self) -> str:
+        """One line per stage: ms/frame and share of the total, e.g. for the end of ``posetrack run``."""
+        total = sum(self.seconds.values())
+        ms = self.ms_per_frame()
+        lines = [f"{'stage':<8}{'ms/frame':>10}{'share':>8}"]
+        for stage in self.seconds:
+            share = 100 * self.seconds[stage] / total if total > 0 else 0.0
+            lines.append(f"{stage:<8}{ms[stage]:>10.1f}{share:>7.0f}%")
+        fps = self.frames / total if total > 0 else 0.0
+        lines.append(f"{'total':<8}{1000 * total / max(self.frames, 1):>10.1f}   ({fps:.1f} frames/s over "
+                     f"{self.frames} frames)")
+        return "\n".join(lines)
+
+
+class TimedFlow:
+    """Wraps an optical-flow callable so its time is counted as ``flow`` rather than as tracking."""
+
+    def __init__(self, flow, times: StageTimes):
+        self.flow = flow
+        self.times = times
+
+    def __call__(self, prev_frame, frame):
+        with self.times("flow"):
+            return self.flow(prev_frame, frame)

@@ -99,13 +99,27 @@ class _EchoHandler(logging.Handler):
 
 
 def _setup_logging(quiet: bool) -> None:
-    """Warnings of the stages (a truncated video, an unreadable image) as one plain line each."""
+    """Warnings of the stages (a truncated video, an unreadable image) as one plain line each.
+
+    The logger is put back as it was when the command ends, so in-process callers (tests, notebooks) keep
+    their own logging.
+    """
     logger = logging.getLogger("posetrack")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
     for handler in [h for h in logger.handlers if isinstance(h, _EchoHandler)]:
         logger.removeHandler(handler)
     logger.addHandler(_EchoHandler())
     logger.setLevel(logging.ERROR if quiet else logging.WARNING)
     logger.propagate = False
+
+    def restore():
+        logger.handlers[:] = saved[0]
+        logger.setLevel(saved[1])
+        logger.propagate = saved[2]
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(restore)
 
 
 @click.command("run")

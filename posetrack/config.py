@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -118,7 +119,9 @@ def _check(ok: bool, message: str) -> None:
 
 # ---------------------------------------------------------------- loading
 
-CONFIG_DIRS = (Path(__file__).resolve().parent.parent / "configs", Path(__file__).resolve().parent / "configs")
+# The repository's configs/ (editable installs), then where a regular install puts them (setup.cfg data_files).
+CONFIG_DIRS = (Path(__file__).resolve().parent.parent / "configs", Path(__file__).resolve().parent / "configs",
+               Path(sys.prefix) / "share" / "posetrack" / "configs")
 
 
 def find_config(name: str | os.PathLike) -> Path:

@@ -256,3 +256,10 @@ def test_coco_ap(tmp_path, capsys):
                  "--json", str(tmp_path / "out.json")]) == 0
     assert "AP50" in capsys.readouterr().out
     assert json.loads((tmp_path / "out.json").read_text())["AP"] == pytest.approx(100)
+
+
+def test_coco_ap_stays_callable_after_use():
+    import posetrack.eval
+
+    posetrack.eval.coco_ap({"images": [], "annotations": [], "categories": [{"id": 1, "name": "person"}]}, [])
+    assert callable(posetrack.eval.coco_ap)  # a submodule of the same name once replaced it after the first call

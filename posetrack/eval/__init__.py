@@ -13,7 +13,7 @@ def evaluate(gt_sequences, pred_sequences, **kwargs) -> dict:
 
 
 def coco_ap(gt_json_path_or_dict, results, **kwargs) -> dict:
-    from .coco_ap import coco_ap as _coco_ap
+    from .cocoeval import coco_ap as _coco_ap
 
     return _coco_ap(gt_json_path_or_dict, results, **kwargs)
 

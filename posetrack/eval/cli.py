@@ -44,7 +44,7 @@ def eval_command(gt, pred, json_out, per_sequence, min_joint_score, missing_as_e
 def eval_coco_command(gt, results, json_out):
     """COCO keypoint AP of RESULTS (a COCO result list) against the COCO keypoint annotation file GT."""
     from ..formats import write_json
-    from .coco_ap import coco_ap, format_coco
+    from .cocoeval import coco_ap, format_coco
     from .tables import json_ready
 
     stats = coco_ap(gt, results)

@@ -1,0 +1,42 @@
+"""A training run's folder: ``config.yaml``, ``log.jsonl`` (one line per logged step), ``last.pth`` (weights plus
+everything needed to resume) and ``best.pth`` (the weights that validated best)."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from ..errors import PosetrackError
+
+
+def check_run_dir(out: Path, resume: bool) -> Path | None:
+    """The checkpoint to resume from (``None`` for a fresh run); refuses to overwrite or to resume nothing."""
+    last = out / "last.pth"
+    if resume and not last.is_file():
+        raise PosetrackError(f"nothing to resume: {last} does not exist; run without --resume to start")
+    if not resume and last.is_file():
+        raise PosetrackError(f"{out} already holds a training run ({last.name}); pass --resume to continue it "
+                             "or choose another --out")
+    return last if resume else None
+
+
+def append_log(out: Path, entry: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "log.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def save_atomic(payload: dict, path: Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename: a crash never leaves half a checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

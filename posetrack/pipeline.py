@@ -29,7 +29,7 @@ from .layouts import convert_keypoints
 from .run.inputs import OpenedFrames, SequenceJob, open_frames
 from .run.outputs import OutputPaths, PartialWriter, ensure_writable, finalize
 from .run.timing import StageTimes, TimedFlow
-from .track import FlowTracker, TrackerConfig, make_flow
+from .track import FlowTracker, TrackerConfig, flow_from_config
 
 
 @dataclass
@@ -121,13 +121,7 @@ class Pipeline:
 
     def flow(self) -> TimedFlow:
         if self._flow is None:
-            c = self.tracker_config
-            options = {"scale": c.flow_scale}
-            if c.flow == "dis":
-                options["preset"] = c.flow_preset
-            elif c.flow.startswith("raft"):
-                options["device"] = c.flow_device
-            self._flow = make_flow(c.flow, **options)
+            self._flow = flow_from_config(self.tracker_config)
         return TimedFlow(self._flow, self.times)
 
     def run_sequence(self, job: SequenceJob, out_dir: str | os.PathLike, video: bool | None = None,

@@ -4,7 +4,7 @@
 """
 from .flow import DISFlow, FarnebackFlow, OpticalFlow, RaftFlow, make_flow
 from .similarity import Candidates, make_similarity
-from .tracker import TABLE5, FlowTracker, TrackedFrame, TrackerConfig
+from .tracker import TABLE5, FlowTracker, TrackedFrame, TrackerConfig, flow_from_config
 
 __all__ = ["Candidates", "DISFlow", "FarnebackFlow", "FlowTracker", "OpticalFlow", "RaftFlow", "TABLE5",
-           "TrackedFrame", "TrackerConfig", "make_flow", "make_similarity"]
+           "TrackedFrame", "TrackerConfig", "flow_from_config", "make_flow", "make_similarity"]

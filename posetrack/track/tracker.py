@@ -83,6 +83,16 @@ TABLE5 = {f"{group}{i + 1}": dict(propagate=prop, similarity=sim)
           for group in "abc" for i, (prop, sim) in enumerate(_ROWS)}
 
 
+def flow_from_config(c: TrackerConfig) -> Callable:
+    """The optical flow a tracker config asks for, with only the options that method takes."""
+    options = {"scale": c.flow_scale}
+    if c.flow == "dis":
+        options["preset"] = c.flow_preset
+    elif c.flow.startswith("raft"):
+        options["device"] = c.flow_device
+    return make_flow(c.flow, **options)
+
+
 @dataclass
 class TrackedFrame:
     """The tracked people of one frame. ``from_flow`` marks people found on a propagated box (the detector
@@ -138,13 +148,7 @@ class FlowTracker:
     @property
     def flow(self) -> Callable:
         if self._flow is None:
-            c = self.config
-            options = {"scale": c.flow_scale}
-            if c.flow == "dis":
-                options["preset"] = c.flow_preset
-            elif c.flow.startswith("raft"):
-                options["device"] = c.flow_device
-            self._flow = make_flow(c.flow, **options)
+            self._flow = flow_from_config(self.config)
         return self._flow
 
     def reset(self) -> None:

@@ -17,6 +17,15 @@ from .errors import PosetrackError
 # name -> ("module:attribute" of a click command, one-line help shown by ``posetrack --help``)
 COMMANDS = {
     "weights": ("posetrack.pose.weights_cli:weights", "List, download and verify pose network weights."),
+    "eval": ("posetrack.eval.cli:eval_command", "PoseTrack mAP and MOTA of predictions, as the official poseval."),
+    "eval-coco": ("posetrack.eval.cli:eval_coco_command", "COCO keypoint AP of a result file (pycocotools)."),
+    "track": ("posetrack.track.cli:track", "Give track ids to given poses, with optical flow over the video."),
+    "synth": ("posetrack.synth.cli:synth", "Write synthetic multi-person sequences with exact ground truth."),
+    "run": ("posetrack.run.cli:run_command", "Estimate and track poses in a video: JSON + overlay video."),
+    "batch": ("posetrack.run.cli:batch_command", "Run a data set or a list of videos, resumable (torchrun-ready)."),
+    "train": ("posetrack.train.cli:train", "Train a pose network (COCO recipe, PoseTrack fine-tuning)."),
+    "train-detector": ("posetrack.train.cli:train_detector", "Fine-tune the person detector on COCO-format boxes."),
+    "demo": ("posetrack.demo.cli:demo", "Offline demo: synthetic clips, packaged models, full pipeline, mAP/MOTA."),
 }
 
 

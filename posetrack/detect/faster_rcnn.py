@@ -4,13 +4,15 @@
 Variants: ResNet-50-FPN (v1), ResNet-50-FPN v2, MobileNetV3-Large-FPN and its 320 px sibling. Weights are
 torchvision's COCO weights (downloaded once into ``torch.hub.get_dir()/checkpoints``) or a local state_dict of
 any variant, recognised from its keys and shapes, with 91 COCO classes or fine-tuned to 2 (background, person);
-person is label 1 in both.
+person is label 1 in both. A box head narrower than torchvision's 1024 (a shrunk detector, such as the packaged
+``demo`` one trained on the synthetic world) is recognised from ``roi_heads.box_head.fc6.weight``.
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -36,6 +38,29 @@ VARIANTS = {
 # The 320 variant has the same layers as the full-size one; a local file is recognised as the latter.
 _RECOGNISED = ("resnet50_fpn", "resnet50_fpn_v2", "mobilenet_v3_large_fpn")
 _CLS_SCORE = "roi_heads.box_predictor.cls_score.weight"
+_FC6 = "roi_heads.box_head.fc6.weight"
+DEFAULT_REPRESENTATION = 1024  # torchvision's TwoMLPHead width
+# ``--detector-weights demo``: the small detector shipped with the package (see posetrack/data/README.md).
+NAMED_WEIGHTS = {"demo": Path(__file__).resolve().parent.parent / "data" / "demo_detector.pth"}
+
+
+def build_detector_model(variant: str, num_classes: int, representation: int = DEFAULT_REPRESENTATION,
+                         **kwargs) -> torch.nn.Module:
+    """torchvision's ``variant`` without weights, its box head ``representation`` wide (1024 is torchvision's)."""
+    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+
+    model = VARIANTS[variant][0](weights=None, weights_backbone=None, num_classes=num_classes, **kwargs)
+    if representation != DEFAULT_REPRESENTATION:
+        resolution = model.roi_heads.box_roi_pool.output_size[0]
+        model.roi_heads.box_head = TwoMLPHead(model.backbone.out_channels * resolution ** 2, representation)
+        model.roi_heads.box_predictor = FastRCNNPredictor(representation, num_classes)
+    return model
+
+
+def representation_size(state: dict) -> int:
+    """The box head's width in ``state`` (the rows of its first fully connected layer)."""
+    weight = state.get(_FC6)
+    return int(weight.shape[0]) if weight is not None and weight.ndim == 2 else DEFAULT_REPRESENTATION
 
 
 def default_weights_file(variant: str) -> tuple[str, str]:
@@ -56,6 +81,11 @@ def load_state(variant: str, weights: str | os.PathLike | None, progress: bool =
                 f"cannot get the {variant} detector weights ({type(err).__name__}: {err}); download {url} and "
                 f"place it at {path}, or pass a local file with --set detector.weights=PATH") from None
         return variant, state
+    if str(weights) in NAMED_WEIGHTS:
+        weights = NAMED_WEIGHTS[str(weights)]
+        if not weights.is_file():
+            raise PosetrackError(f"the packaged demo detector {weights} is missing; reinstall posetrack or "
+                                 "rebuild it with scripts/train_demo_models.sh")
     state = _read_checkpoint(os.fspath(weights))
     return recognise_variant(state, os.fspath(weights)), state
 
@@ -85,10 +115,11 @@ def recognise_variant(state: dict, where: str = "<state_dict>") -> str:
     """The variant whose layers (names and shapes) ``state`` matches, or a ``PosetrackError`` naming the first
     mismatches against the closest variant."""
     num_classes = _num_classes(state, where)
+    representation = representation_size(state)
     given = {k: tuple(v.shape) for k, v in state.items() if not k.endswith("num_batches_tracked")}
     best = None
     for variant in _RECOGNISED:
-        expected = _expected_shapes(variant, num_classes)
+        expected = _expected_shapes(variant, num_classes, representation)
         missing = [k for k in expected if k not in given]
         unexpected = [k for k in given if k not in expected]
         reshaped = [k for k in expected if k in given and given[k] != expected[k]]
@@ -112,16 +143,17 @@ def _num_classes(state: dict, where: str) -> int:
     return int(weight.shape[0])
 
 
-def _expected_shapes(variant: str, num_classes: int) -> dict[str, tuple[int, ...]]:
+def _expected_shapes(variant: str, num_classes: int,
+                     representation: int = DEFAULT_REPRESENTATION) -> dict[str, tuple[int, ...]]:
     with torch.device("meta"):  # layer names and shapes without allocating or initialising anything
-        model = VARIANTS[variant][0](weights=None, weights_backbone=None, num_classes=num_classes)
+        model = build_detector_model(variant, num_classes, representation)
     return {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
 
 
 def build_model(variant: str, state: dict) -> torch.nn.Module:
     """The ``variant`` network with ``state`` loaded, in eval mode on the CPU."""
     num_classes = _num_classes(state, variant)
-    model = VARIANTS[variant][0](weights=None, weights_backbone=None, num_classes=num_classes)
+    model = build_detector_model(variant, num_classes, representation_size(state))
     if variant != "resnet50_fpn_v2":
         # torchvision builds these backbones with frozen BN when it loads weights (v2 keeps ordinary BN), and
         # the v1 COCO weights were trained with eps 0 (torchvision's ``overwrite_eps``); detectors fine-tuned

@@ -79,6 +79,9 @@ def _entries() -> dict[str, WeightsEntry]:
 
 REGISTRY: dict[str, WeightsEntry] = _entries()
 DEFAULT_POSE_WEIGHTS = "mmpose_res50_coco_256x192"
+# Files shipped inside the package (no download): ``demo`` is the ResNet-18 trained on the synthetic world by
+# scripts/train_demo_models.sh (posetrack/data/README.md).
+PACKAGED = {"demo": Path(__file__).resolve().parent.parent / "data" / "demo_pose.pth"}
 
 
 def posetrack_home() -> Path:
@@ -145,6 +148,12 @@ def download(name: str, progress: bool = True, force: bool = False) -> Path:
 def resolve(name_or_path: str | os.PathLike, download_missing: bool = True) -> tuple[Path, WeightsEntry | None]:
     """A file path as it is, or a registry name -> its local file (downloaded on first use when it can be)."""
     path = Path(name_or_path)
+    if str(name_or_path) in PACKAGED and not path.is_file():
+        packaged = PACKAGED[str(name_or_path)]
+        if not packaged.is_file():
+            raise PosetrackError(f"the packaged {name_or_path} pose weights {packaged} are missing; reinstall "
+                                 "posetrack or rebuild them with scripts/train_demo_models.sh")
+        return packaged, None
     if path.is_file():
         return path, next((e for e in REGISTRY.values() if e.file_name == path.name), None)
     if str(name_or_path) in REGISTRY:

@@ -119,7 +119,6 @@ class DetectorModelConfig:
     max_size: int = 1333
     trainable_backbone_layers: int = 3  # torchvision's default when starting from trained weights
     representation_size: int = 1024     # box head width (torchvision's); smaller for a shrunk detector
-    representation_size: int = 1024     # box head width (torchvision's); smaller for a small detector from scratch
 
 
 @dataclass

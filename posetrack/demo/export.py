@@ -1,0 +1,88 @@
+"""A training run -> the packaged demo file: fp16 weights, the training config, the validation numbers and the
+loss curve inside (``meta``), so the file says how it was made.
+
+    python -m posetrack.demo.export pose runs/demo_pose posetrack/data/demo_pose.pth
+    python -m posetrack.demo.export detector runs/demo_detector posetrack/data/demo_detector.pth
+
+The run's ``best.pth`` (best validation) is taken when it exists, else ``last.pth`` (a run stopped early).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from pathlib import Path
+
+import torch
+
+from ..atomic import atomic_path
+from ..errors import PosetrackError
+
+
+def run_checkpoint(run: Path) -> Path:
+    for name in ("best.pth", "last.pth"):
+        if (run / name).is_file():
+            return run / name
+    raise PosetrackError(f"{run}: no best.pth or last.pth; train first (scripts/train_demo_models.sh)")
+
+
+def loss_curve(run: Path, points: int = 12) -> list[dict]:
+    """A few (epoch, step, loss) rows of the run's ``log.jsonl``, first and last included."""
+    path = run / "log.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    if len(rows) > points:
+        picks = sorted({round(i * (len(rows) - 1) / (points - 1)) for i in range(points)})
+        rows = [rows[i] for i in picks]
+    return [{k: r[k] for k in ("epoch", "step", "loss") if k in r} for r in rows]
+
+
+def provenance(run: Path, source: Path, extra: dict | None = None) -> dict:
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or "cpu"
+    return {"checkpoint": source.name, "loss_curve": loss_curve(run), "torch": str(torch.__version__),
+            "device": device, "script": "scripts/train_demo_models.sh", **(extra or {})}
+
+
+def export_pose(run: str | Path, dest: str | Path, extra: dict | None = None) -> dict:
+    from ..pose.checkpoint import load_pose_model, save_checkpoint
+
+    run = Path(run)
+    source = run_checkpoint(run)
+    model, info = load_pose_model(source)
+    info.meta = {**info.meta, "demo": provenance(run, source, extra)}
+    save_checkpoint(dest, model, info, half=True)
+    return info.meta
+
+
+def export_detector(run: str | Path, dest: str | Path, extra: dict | None = None) -> dict:
+    from ..pose.checkpoint import read_checkpoint_file
+
+    run = Path(run)
+    source = run_checkpoint(run)
+    raw = read_checkpoint_file(source)
+    if not isinstance(raw, dict) or raw.get("format") != "posetrack.detector":
+        raise PosetrackError(f"{source}: not a posetrack train-detector checkpoint")
+    state = {k: v.half() if v.is_floating_point() else v for k, v in raw["model"].items()}
+    meta = {**raw["meta"], "demo": provenance(run, source, extra)}
+    with atomic_path(dest) as tmp:
+        torch.save({"format": raw["format"], "model": state, "meta": meta}, tmp)
+    return meta
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Export a demo training run as a packaged fp16 checkpoint.")
+    parser.add_argument("kind", choices=["pose", "detector"])
+    parser.add_argument("run")
+    parser.add_argument("dest")
+    parser.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
+                        help="Extra provenance recorded in meta['demo'] (repeatable).")
+    a = parser.parse_args(argv)
+    extra = dict(n.split("=", 1) for n in a.note)
+    meta = (export_pose if a.kind == "pose" else export_detector)(a.run, a.dest, extra)
+    val = {k: round(v, 2) for k, v in (meta.get("val") or {}).items() if k in ("mAP", "MOTA", "AP", "AP50")}
+    size = Path(a.dest).stat().st_size / 1e6
+    print(f"{a.dest}: {size:.1f} MB, epoch {meta.get('epoch')}, step {meta.get('step')}, loss {meta.get('loss')}, "
+          f"val {val}")
+
+
+if __name__ == "__main__":
+    main()

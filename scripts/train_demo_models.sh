@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Rebuild the packaged demo models (posetrack/data/demo_pose.pth, demo_detector.pth) from nothing:
+#   1. render the synthetic training and validation data with fixed seeds (posetrack.demo.world);
+#   2. train the pose network and the detector at the same time on one GPU, from the committed configs
+#      configs/synthetic/pose_r18_128x96.yaml and configs/synthetic/detector_mobilenet_320.yaml;
+#   3. export both as fp16 files with their config, validation numbers and loss curve inside.
+#
+#   scripts/train_demo_models.sh                 # the shipped models (one H100: ~8 minutes)
+#   DEMO_TINY=1 scripts/train_demo_models.sh     # smoke run on a CPU: tiny data, a few steps
+#
+# Environment: DEMO_DATA (data/synthetic), DEMO_RUNS (runs), DEMO_DEST (posetrack/data), DEMO_JOBS (16 render
+# processes), POSE_SECONDS / DETECTOR_SECONDS (wall-clock caps; a capped run exports its last epoch).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA=${DEMO_DATA:-data/synthetic}
+RUNS=${DEMO_RUNS:-runs}
+DEST=${DEMO_DEST:-posetrack/data}
+JOBS=${DEMO_JOBS:-16}
+POSE_SECONDS=${POSE_SECONDS:-600}
+DETECTOR_SECONDS=${DETECTOR_SECONDS:-600}
+POSE_CONFIG=configs/synthetic/pose_r18_128x96.yaml
+DETECTOR_CONFIG=configs/synthetic/detector_mobilenet_320.yaml
+
+pose_set=() detector_set=()
+if [[ "$DATA" != data/synthetic ]]; then
+  pose_set+=(--set "data.train.root=$DATA" --set "data.val.root=$DATA")
+  detector_set+=(--set "data.train.annotations=$DATA/annotations/person_keypoints_train.json"
+                 --set "data.train.images=$DATA" --set "data.val.annotations=$DATA/annotations/person_keypoints_val.json"
+                 --set "data.val.images=$DATA")
+fi
+if [[ -n "${DEMO_TINY:-}" ]]; then
+  world=(--parts 2 --sequences 2 --frames 8 --val-sequences 1 --val-frames 8 --jobs 2)
+  pose_set+=(--set optim.epochs=2 --set optim.max_iters_per_epoch=2 --set optim.batch_size=8 --set data.workers=1
+             --set val.every=1 --set val.batch_size=16 --set optim.milestones=[1])
+  detector_set+=(--set optim.epochs=2 --set optim.max_iters_per_epoch=2 --set optim.batch_size=2
+                 --set data.workers=1 --set val.every=1 --set val.max_images=4 --set optim.warmup_iters=2
+                 --set optim.milestones=[1])
+else
+  world=(--parts 16 --sequences 30 --frames 40 --val-sequences 4 --val-frames 40 --jobs "$JOBS")
+fi
+
+start=$(date +%s)
+echo "== 1/3 synthetic data -> $DATA"
+python -m posetrack.demo.world train "$DATA" "${world[@]}"
+echo "   $(( $(date +%s) - start )) s"
+
+echo "== 2/3 training (pose in the background, detector in the foreground)"
+rm -rf "$RUNS/demo_pose" "$RUNS/demo_detector"
+mkdir -p "$RUNS"
+# A wall-clock cap stops a run between checkpoints at worst: last.pth is written atomically every epoch.
+timeout "$POSE_SECONDS" python -m posetrack train "$POSE_CONFIG" --out "$RUNS/demo_pose" -q "${pose_set[@]}" \
+  >"$RUNS/pose.log" 2>&1 &
+pose_pid=$!
+detector_rc=0
+timeout "$DETECTOR_SECONDS" python -m posetrack train-detector "$DETECTOR_CONFIG" --out "$RUNS/demo_detector" -q \
+  "${detector_set[@]}" >"$RUNS/detector.log" 2>&1 || detector_rc=$?
+pose_rc=0
+wait "$pose_pid" || pose_rc=$?
+echo "   pose exit $pose_rc, detector exit $detector_rc (124: stopped by the cap); $(( $(date +%s) - start )) s"
+tail -n 3 "$RUNS/pose.log" "$RUNS/detector.log"
+
+echo "== 3/3 export -> $DEST"
+mkdir -p "$DEST"
+python -m posetrack.demo.export pose "$RUNS/demo_pose" "$DEST/demo_pose.pth" \
+  --note "config_file=$POSE_CONFIG" --note "exit_code=$pose_rc"
+python -m posetrack.demo.export detector "$RUNS/demo_detector" "$DEST/demo_detector.pth" \
+  --note "config_file=$DETECTOR_CONFIG" --note "exit_code=$detector_rc"
+echo "done in $(( $(date +%s) - start )) s"

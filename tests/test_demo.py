@@ -1,0 +1,110 @@
+"""The offline demo: the packaged models load by name and record the committed training configs, a shrunk
+detector round-trips through the loader, the training data helpers, and ``posetrack demo`` on a short clip
+clears quality floors set a little below what the demo models measure."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from posetrack.cli import main
+from posetrack.config import load_config
+from posetrack.demo.world import drop_degenerate, merge_parts, write_clips
+from posetrack.detect.faster_rcnn import (NAMED_WEIGHTS, FasterRCNNDetector, build_detector_model, load_state,
+                                          recognise_variant)
+from posetrack.pose.checkpoint import read_checkpoint_file
+from posetrack.pose.estimator import PoseEstimator
+from posetrack.pose.weights import PACKAGED, resolve
+from posetrack.train.recipe import DetectorTrainConfig, TrainConfig
+from posetrack.types import Frame, Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+POSE_CONFIG = REPO / "configs" / "synthetic" / "pose_r18_128x96.yaml"
+DETECTOR_CONFIG = REPO / "configs" / "synthetic" / "detector_mobilenet_320.yaml"
+# Floors for a 40-frame, 4-person clip (seed 2018) on the CPU, a little below what it measures (mAP 60.1,
+# MOTA 40.5; posetrack/data/README.md).
+MIN_MAP, MIN_MOTA = 55.0, 35.0
+
+
+def plain(value):
+    """Tuples as lists, as JSON sees them: configs compare equal whatever container came back from a file."""
+    return json.loads(json.dumps(value))
+
+
+def test_packaged_pose_model_loads_by_name_and_records_its_committed_config():
+    path, entry = resolve("demo")
+    assert path == PACKAGED["demo"] and entry is None
+    raw = read_checkpoint_file(path)
+    assert raw["state_dict"]["final_layer.weight"].dtype == torch.float16
+    assert plain(raw["meta"]["config"]) == plain(load_config(TrainConfig, POSE_CONFIG).to_dict())
+    estimator = PoseEstimator.from_checkpoint("demo", device="cpu")
+    assert estimator.layout.name == "posetrack18" and tuple(estimator.input_size) == (96, 128)
+    assert raw["meta"]["val"]["mAP"] > 70  # validation with ground-truth boxes, recorded by the trainer
+
+
+def test_packaged_detector_loads_by_name_and_records_its_committed_config():
+    raw = read_checkpoint_file(NAMED_WEIGHTS["demo"])
+    assert plain(raw["meta"]["config"]) == plain(load_config(DetectorTrainConfig, DETECTOR_CONFIG).to_dict())
+    assert raw["model"]["roi_heads.box_head.fc6.weight"].shape[0] == 128
+    variant, _ = load_state("mobilenet_v3_large_fpn", "demo")
+    assert variant == "mobilenet_v3_large_fpn"
+    detector = FasterRCNNDetector("mobilenet_v3_large_320_fpn", "demo", min_size=320, max_size=640, device="cpu")
+    assert detector.variant == "mobilenet_v3_large_320_fpn"
+    total = sum(p.stat().st_size for p in (PACKAGED["demo"], NAMED_WEIGHTS["demo"]))
+    assert total <= 40e6, f"packaged demo models take {total / 1e6:.1f} MB"
+
+
+def test_shrunk_box_head_is_recognised_and_rebuilt():
+    model = build_detector_model("mobilenet_v3_large_fpn", 2, representation=64)
+    state = model.state_dict()
+    assert recognise_variant(state) == "mobilenet_v3_large_fpn"
+    from posetrack.detect.faster_rcnn import build_model
+    rebuilt = build_model("mobilenet_v3_large_fpn", state)
+    assert rebuilt.roi_heads.box_predictor.cls_score.in_features == 64
+
+
+def test_people_too_small_to_crop_leave_the_pose_training_split(tmp_path):
+    kpts = np.zeros((3, 17, 3), np.float32)
+    kpts[0, :5] = [[10, 10, 1], [30, 12, 1], [20, 40, 1], [0, 0, 0], [0, 0, 0]]
+    kpts[1, 2] = [50, 50, 1]  # one joint in view: a box without size
+    kpts[2, 5:7] = [[80, 80, 1], [81, 81, 1]]  # two joints a pixel apart
+    frame = Frame("images/p/000001_mpii_p/000000.jpg", 1, keypoints=kpts, boxes=np.zeros((3, 4), np.float32),
+                  scores=np.ones(3, np.float32), track_ids=np.arange(3), head_boxes=np.zeros((3, 4), np.float32))
+    kept = drop_degenerate(Sequence("000001_mpii_p", [frame, Frame("x/000001_mpii_p/000001.jpg", 2)]))
+    assert kept.frames[0].track_ids.tolist() == [0] and len(kept.frames[1]) == 0
+
+
+def test_parts_merge_into_one_split_with_unique_ids(tmp_path):
+    for k, part in enumerate(("parta", "partb")):
+        assert main(["synth", str(tmp_path), "--split", part, "--sequences", "1", "--frames", "3", "--people", "2",
+                     "--seed", str(k), "--width", "128", "--height", "96", "--no-video"]) == 0
+    summary = merge_parts(tmp_path, ["parta", "partb"], "train")
+    coco = json.loads((tmp_path / "annotations" / "person_keypoints_train.json").read_text())
+    assert summary["sequences"] == 2 and summary["images"] == 6 == len({im["id"] for im in coco["images"]})
+    assert len({a["id"] for a in coco["annotations"]}) == len(coco["annotations"])
+    assert {a["image_id"] for a in coco["annotations"]} <= {im["id"] for im in coco["images"]}
+    assert sorted(p.name for p in (tmp_path / "annotations" / "train").glob("*.json")) == [
+        "000001_mpii_parta.json", "000001_mpii_partb.json"]
+
+
+def test_demo_clips_follow_their_seed(tmp_path):
+    a = write_clips(tmp_path / "a", "demo", 3, 1, 4, 3)
+    b = write_clips(tmp_path / "b", "demo", 3, 1, 4, 3)
+    assert a[0].read_bytes() == b[0].read_bytes()
+
+
+@pytest.mark.slow
+def test_demo_on_a_short_clip_clears_the_quality_floors(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "-o", str(out), "--frames", "40", "--people", "4", "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert "Average Precision (AP) metric:" in printed and "MOTA" in printed
+    assert (out / "000001_mpii_demo.mp4").stat().st_size > 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    # The same numbers as the official-evaluation command on the files the demo wrote.
+    assert main(["eval", str(out / "data" / "annotations" / "demo"), str(out), "--json",
+                 str(tmp_path / "eval.json")]) == 0
+    assert json.loads((tmp_path / "eval.json").read_text()) == metrics
+    assert metrics["ap"]["total"] >= MIN_MAP, metrics["ap"]
+    assert metrics["mota"]["total"] >= MIN_MOTA, metrics["mota"]

@@ -96,10 +96,11 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarr
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
     order = np.argsort(-np.asarray(scores, dtype=np.float32), kind="stable")
     iou = box_iou(boxes, boxes)
-    return _greedy_suppress(order, iou, iou_threshold)
+    return greedy_suppress(order, iou, iou_threshold)
 
 
-def _greedy_suppress(order: np.ndarray, overlap: np.ndarray, threshold: float) -> np.ndarray:
+def greedy_suppress(order: np.ndarray, overlap: np.ndarray, threshold: float) -> np.ndarray:
+    """Walk ``order`` (best first), keeping each item whose ``overlap`` with every kept item is <= ``threshold``."""
     keep = []
     alive = np.ones(len(order), dtype=bool)
     for rank, i in enumerate(order):
@@ -152,4 +153,4 @@ def oks_nms(keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray, sigmas
     """
     order = np.argsort(-np.asarray(scores, dtype=np.float32), kind="stable")
     sim = oks(keypoints, keypoints, areas, sigmas)
-    return _greedy_suppress(order, sim, threshold)
+    return greedy_suppress(order, sim, threshold)

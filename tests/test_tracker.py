@@ -358,3 +358,28 @@ def test_track_command_refuses_mismatched_frames_and_bad_settings(tmp_path, caps
     assert main(["track", str(folder), "--poses", str(tmp_path / "poses.json"), "-o", str(out),
                  "--set", "queue_length=many"]) != 0
     assert "queue_length needs an integer" in capsys.readouterr().err
+
+
+def test_one_person_found_in_two_boxes_is_kept_once():
+    # A full-body box and an upper-body box of the same person overlap by IoU < 0.5, so box NMS keeps both and
+    # the network finds the same person twice (as with a propagated box of the upper body); the pose-level
+    # duplicate check keeps one. A second, distinct person is untouched.
+    pose = np.zeros((17, 3), np.float32)
+    pose[:, 0] = np.linspace(100, 140, 17)
+    pose[:, 1] = np.linspace(50, 250, 17)
+    pose[:, 2] = 0.9
+    other = pose.copy()
+    other[:, 0] += 200
+
+    def pose_fn(frame, boxes, scores):
+        centre_x = (boxes[:, 0] + boxes[:, 2]) / 2
+        kpts = np.stack([pose if x < 200 else other for x in centre_x])
+        return kpts, scores * 0.9
+
+    boxes = np.array([[90, 40, 150, 260], [95, 40, 145, 120], [290, 40, 350, 260]], np.float32)
+    frame = np.zeros((300, 400, 3), np.uint8)
+    for threshold, people in ((0.5, 2), (1.0, 3)):
+        tracker = FlowTracker(TrackerConfig(pose_nms=threshold), pose_fn=pose_fn)
+        out = tracker.update(frame, boxes, np.array([0.9, 0.8, 0.9], np.float32))
+        assert len(out) == people
+        assert len(set(out.track_ids.tolist())) == people

@@ -17,12 +17,8 @@ from .world import DEMO_SEED, write_clips
 
 SPLIT = "demo"
 # The pipeline settings of the demo, as --set overrides of the defaults (user --set values come after).
-# Joint propagation is off: the demo pose network is unsure of legs (knee/ankle AP ~45/35 with ground-truth
-# boxes), so the box of a propagated pose (its joints above 0.2, +15%) often spans the upper body only, escapes
-# the box NMS against the full-body detection and duplicates the person (measured on the default clip: mAP 35.8,
-# MOTA -47.7 with it, 53.8 / 28.1 without). --set tracker.propagate=true turns it back on.
 DEMO_SETTINGS = ("detector.variant=mobilenet_v3_large_320_fpn", "detector.weights=demo", "detector.min_size=320",
-                 "detector.max_size=640", "pose.weights=demo", "tracker.propagate=false")
+                 "detector.max_size=640", "pose.weights=demo")
 
 
 @dataclass

@@ -20,11 +20,12 @@ from typing import Callable
 import numpy as np
 
 from ..errors import PosetrackError
+from ..geometry import greedy_suppress
 from ..layouts import get_layout
 from .flow import FLOWS, make_flow
 from .matching import IdCounter, assign_ids
 from .propagate import propagate_joints, propagated_boxes, unify_boxes
-from .similarity import REDUCTIONS, SIMILARITIES, Candidates, Similarity, make_similarity
+from .similarity import REDUCTIONS, SIMILARITIES, Candidates, Similarity, make_similarity, pose_oks
 
 PoseFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -50,6 +51,7 @@ class TrackerConfig:
     joint_min_score: float = 0.2      # joints that are propagated and counted in OKS (official IN_VIS_THRE)
     min_common_joints: int = 3        # OKS over fewer shared joints is shrunk by n / this (see similarity.py)
     box_enlarge: float = 0.15         # propagated box = joints' box enlarged by 15% (§3.1)
+    pose_nms: float = 0.5             # drop a pose whose OKS with a better one exceeds this (1.0: off); see update
     layout: str = "posetrack18"       # joint layout of the poses (OKS sigmas)
 
     def __post_init__(self):
@@ -173,10 +175,29 @@ class FlowTracker:
             keypoints, scores = self.pose_fn(frame, boxes, box_scores)
             keypoints = np.asarray(keypoints, np.float32)
             scores = np.asarray(scores, np.float32).reshape(-1)
+            keep = self._distinct_people(keypoints, scores, boxes)
+            keypoints, scores, boxes, box_scores, source = (
+                keypoints[keep], scores[keep], boxes[keep], box_scores[keep], source[keep])
         else:
             keypoints = np.zeros((0, len(self.sigmas), 3), np.float32)
             scores = np.zeros(0, np.float32)
         return self._assign(keypoints, scores, boxes, box_scores, source >= 0)
+
+    def _distinct_people(self, keypoints, scores, boxes) -> np.ndarray:
+        """Indices of the poses to keep: one per person, the best-scoring.
+
+        Box NMS cannot always tell that a propagated box and a detector box hold the same person: the propagated
+        box spans only the joints confident in the previous frame (often the upper body), so its IoU with the
+        detector's full-body box can stay under the NMS threshold. The network then finds the same person in both
+        boxes. Their poses agree on the joints both see, which OKS over those joints (the tracker's own pose
+        similarity) detects; the lower-scoring duplicate is dropped, as the official OKS-NMS does for COCO.
+        """
+        c = self.config
+        if c.pose_nms >= 1.0 or len(keypoints) < 2:
+            return np.arange(len(keypoints))
+        sim = pose_oks(keypoints, boxes, keypoints, boxes, self.sigmas, c.joint_min_score, c.min_common_joints)
+        keep = greedy_suppress(np.argsort(-scores, kind="stable"), sim, c.pose_nms)
+        return np.sort(keep)
 
     def update_poses(self, frame: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> TrackedFrame:
         """Track one frame of given ``(N, K, 3)`` poses and person ``scores`` (no boxes are unified; flow is still

@@ -8,7 +8,9 @@ The baseline, measured in the same run, does what the official validation loop d
 crop, ToTensor + Normalize, one forward pass for the crop and one for its mirror, flip_back, decode in numpy.
 Each other row runs ``PoseEstimator`` (all boxes of a frame batched, flipped crops in the same pass). The accuracy
 columns compare each row's keypoints with fp32's: max pixel difference and the share of joints within 0.5 px.
-With random weights (no --weights) heatmaps are nearly flat, so near-ties make the agreement a pessimistic bound.
+The frame is a ``posetrack synth`` frame with people. With random weights (no --weights) heatmaps are nearly flat
+and near-ties move argmaxes, so the accuracy columns mean something only with trained weights (e.g.
+``--weights posetrack/data/demo_pose.pth``).
 """
 from __future__ import annotations
 
@@ -28,14 +30,18 @@ from posetrack.pose.transforms import affine_matrices
 
 
 def scene(n_boxes: int, seed: int = 0):
+    """A 1280x720 synthetic frame with people, and ``n_boxes`` person boxes: the people's true boxes, repeated
+    with a few percent of jitter (as overlapping detections would be) until there are enough."""
+    from posetrack.synth import make_sequence
+
+    seq = make_sequence(seed=seed, frames=1, people=8, width=1280, height=720, enter_leave=False)
+    frame = seq.frames[0]
+    truth = seq.truth.frames[0]
     rng = np.random.default_rng(seed)
-    frame = cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8), (9, 9), 3)
-    for _ in range(60):
-        c = tuple(int(v) for v in rng.integers(0, 256, 3))
-        cv2.circle(frame, tuple(int(v) for v in rng.integers(0, [1280, 720])), int(rng.integers(5, 60)), c, -1)
-    x1 = rng.uniform(0, 1100, n_boxes)
-    y1 = rng.uniform(0, 400, n_boxes)
-    boxes = np.stack([x1, y1, x1 + rng.uniform(60, 180, n_boxes), y1 + rng.uniform(150, 320, n_boxes)], 1)
+    base = truth.boxes[rng.integers(0, len(truth.boxes), n_boxes)]
+    size = (base[:, 2:] - base[:, :2]).repeat(2, axis=1)
+    boxes = base + rng.uniform(-0.05, 0.05, base.shape) * size
+    boxes[: len(truth.boxes)] = truth.boxes[: n_boxes]
     return frame, boxes.astype(np.float32), rng.uniform(0.5, 1, n_boxes).astype(np.float32)
 
 
@@ -116,7 +122,8 @@ def main():
             reference = kpts
         rows.append((f"PoseEstimator batch {batch}", precision, batch, n / t, kpts))
 
-    print(f"R{args.depth} {h}x{w}, flip test, {n} boxes on a 1280x720 frame, device {args.device}, "
+    name = (f"R{info.arch.depth} {input_size[1]}x{input_size[0]}" if info else f"R{args.depth} {h}x{w}")
+    print(f"{name}, flip test, {n} person boxes on a 1280x720 synthetic frame, device {args.device}, "
           f"torch threads {torch.get_num_threads()}, weights {'file' if args.weights else 'random'}")
     print(f"{'mode':34} {'prec':5} {'crops/s':>8} {'x base':>7} {'max px':>7} {'<=0.5px':>8}")
     for name, precision, batch, rate, kpts in rows:

@@ -142,7 +142,12 @@ class PoseResNet(nn.Module):
         missing, unexpected = self.load_state_dict(state, strict=False)
         assert not unexpected, unexpected
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def backbone(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.final_layer(self.deconv_layers(x))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.final_layer(self.deconv_layers(features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))

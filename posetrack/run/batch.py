@@ -9,6 +9,7 @@ across processes (``posetrack.run.distributed``) and rank 0 merges the summary.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -106,7 +107,7 @@ def _run_jobs(pipeline, jobs, out_dir, video, overwrite, quiet, ranks):
             say(f"{prefix}done {job.name}: {result.frames} frames, {result.tracks} tracks, "
                 f"{result.frames / max(result.seconds, 1e-9):.1f} frames/s")
         if outcomes[-1].status == "failed":
-            tqdm.write(f"{prefix}FAILED {job.name}: {outcomes[-1].message}", file=click.get_text_stream("stderr"))
+            tqdm.write(f"{prefix}FAILED {job.name}: {outcomes[-1].message}", file=sys.stderr)
     return outcomes, times
 
 
@@ -114,7 +115,7 @@ def _summary(outcomes: list[Outcome], times: StageTimes, wall: float, quiet: boo
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
     frames = sum(o.frames for o in outcomes)
     failed = [o for o in outcomes if o.status == "failed"]
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     if not quiet:
         procs = f" on {world} processes" if world > 1 else ""
         click.echo(f"batch: {len(outcomes)} sequences: {counts['done']} done, {counts['skipped']} skipped, "
@@ -129,7 +130,7 @@ def _summary(outcomes: list[Outcome], times: StageTimes, wall: float, quiet: boo
 def _evaluate(gt_dir: str | None, out_dir: str, some_failed: bool) -> None:
     if gt_dir is None:
         click.echo("note: --eval needs a PoseTrack root (ground truth); nothing evaluated",
-                   file=click.get_text_stream("stderr"))
+                   file=sys.stderr)
         return
     from ..eval.evaluation import evaluate
     from ..eval.files import load_pairs

@@ -1,6 +1,8 @@
 """``posetrack synth``: write a synthetic multi-person data set in the PoseTrack 2018 and COCO layouts."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 
@@ -34,7 +36,7 @@ def synth(out, split, sequences, frames, people, seed, width, height, fps, label
     """
     from .writer import write_dataset
 
-    stderr = click.get_text_stream("stderr")
+    stderr = sys.stderr
     done = []
 
     def progress(name):

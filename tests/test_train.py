@@ -153,6 +153,24 @@ def test_posetrack_samples_use_keypoint_boxes_plus_15_percent(synth):
     assert all(os.path.isfile(p) for p in samples.image_paths)
 
 
+def test_a_person_with_one_labelled_joint_is_skipped_not_a_nan(synth, tmp_path):
+    import shutil
+
+    from posetrack.formats import posetrack18
+
+    root = tmp_path / "pt"
+    shutil.copytree(synth / "images", root / "images")
+    (root / "annotations" / "train").mkdir(parents=True)
+    first = sorted((synth / "annotations" / "train").glob("*.json"))[0]
+    seq = posetrack18.read_sequence(first)
+    frame = next(f for f in seq.frames if len(f))
+    frame.keypoints[0, 1:] = 0  # only the nose is left: a zero-size keypoint box
+    posetrack18.write_sequence(root / "annotations" / "train" / first.name, seq)
+    samples = load_samples(DatasetSpec("posetrack18", str(root), "train"), 0.75)
+    assert samples.skipped["box under 1 px"] == 1
+    assert np.isfinite(samples.scales).all() and (samples.scales > 0).all()
+
+
 def test_bad_samples_are_skipped_and_counted_then_fatal_past_the_limit(synth, tmp_path):
     data = json.loads((synth / "annotations" / "person_keypoints_train.json").read_text())
     data["annotations"][0]["keypoints"] = [1, 2, 3]                       # malformed

@@ -159,7 +159,9 @@ def _coco_samples(ann_file: Path, image_root: Path, aspect_ratio: float) -> Samp
     x1, y1 = np.maximum(0, box[:, 0]), np.maximum(0, box[:, 1])
     x2 = np.minimum(wh[:, 0] - 1, x1 + np.maximum(0, box[:, 2] - 1))
     y2 = np.minimum(wh[:, 1] - 1, y1 + np.maximum(0, box[:, 3] - 1))
-    valid_box = (area > 0) & (x2 >= x1) & (y2 >= y1)
+    # Upstream also keeps a box that is a single pixel (x2 == x1 and y2 == y1); its crop scale is 0 and the
+    # loss turns NaN, so such a box counts as empty here.
+    valid_box = (area > 0) & (x2 >= x1) & (y2 >= y1) & ((x2 - x1 >= 1) | (y2 - y1 >= 1))
     labelled = kpts.reshape(n, -1).max(1) > 0 if n else np.zeros(0, bool)
     skipped["empty box"] = int((~valid_box).sum())
     skipped["no labelled joint"] = int((valid_box & ~labelled).sum())
@@ -195,10 +197,14 @@ def _posetrack_samples(root: Path, split: str, aspect_ratio: float) -> Samples:
             ids.append(frame.image_id)
     joints = np.concatenate(kpts).astype(np.float32) if kpts else np.zeros((0, 17, 3), np.float32)
     boxes = keypoint_boxes(joints, min_score=0, enlarge=POSETRACK_BOX_ENLARGE)
-    centers, scales = box_to_center_scale(boxes, aspect_ratio)
     image_index = np.concatenate(index).astype(np.int64) if index else np.zeros(0, np.int64)
+    # A person with one labelled joint has a zero-size keypoint box: no crop scale, a NaN loss.
+    sized = (boxes[:, 2] - boxes[:, 0] >= 1) | (boxes[:, 3] - boxes[:, 1] >= 1)
+    skipped["box under 1 px"] = int((~sized).sum())
+    joints, boxes, image_index = joints[sized], boxes[sized], image_index[sized]
+    centers, scales = box_to_center_scale(boxes, aspect_ratio)
     return Samples("posetrack18", paths, np.asarray(ids), image_index, boxes, centers, scales, joints,
-                   candidates=len(joints), skipped=skipped)
+                   candidates=len(joints) + skipped["box under 1 px"], skipped=skipped)
 
 
 def _check_images(samples: Samples) -> None:

@@ -9,6 +9,7 @@ resized back with its vectors multiplied by the per-axis size ratio, so callers 
 """
 from __future__ import annotations
 
+import abc
 import os
 
 import cv2
@@ -20,7 +21,7 @@ DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DI
                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
 
 
-class OpticalFlow:
+class OpticalFlow(abc.ABC):
     """Base class: handles the reduced ``scale``; subclasses implement ``_compute`` at the working size."""
 
     name = "flow"
@@ -50,8 +51,9 @@ class OpticalFlow:
         """Per-frame conversion done before any resizing (grey for the OpenCV methods: a third of the work)."""
         return frame
 
+    @abc.abstractmethod
     def _compute(self, prev_frame: np.ndarray, frame: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """``H x W x 2`` flow between two prepared frames of the working size."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(scale={self.scale})"

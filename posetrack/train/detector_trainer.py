@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
-from torchvision.ops.misc import FrozenBatchNorm2d
 from tqdm import tqdm
 
+from ..detect.faster_rcnn import freeze_batchnorm
 from ..errors import PosetrackError
 from . import distributed as dist
 from .datasets import check_bad_fraction
@@ -52,7 +52,7 @@ def build_detector(m: DetectorModelConfig, load_weights: bool = True) -> torch.n
     if m.variant != "resnet50_fpn_v2":  # torchvision freezes BatchNorm under trained weights, except in v2
         # v1's COCO weights were trained with eps 0 (torchvision's ``overwrite_eps``).
         eps = 0.0 if m.variant == "resnet50_fpn" and m.init != "imagenet" else 1e-5
-        _freeze_batchnorm(model.backbone.body, eps)
+        freeze_batchnorm(model.backbone.body, eps)
     if load_weights:
         model.load_state_dict(_person_state(m, load_state), strict=False)
     _freeze_stages(model.backbone.body, m.variant, m.trainable_backbone_layers)
@@ -72,14 +72,6 @@ def _person_state(m: DetectorModelConfig, load_state) -> dict:
         for key in ("bbox_pred.weight", "bbox_pred.bias"):
             state[f"roi_heads.box_predictor.{key}"] = state[f"roi_heads.box_predictor.{key}"][rows]
     return state
-
-
-def _freeze_batchnorm(module: torch.nn.Module, eps: float) -> None:
-    for name, child in module.named_children():
-        if isinstance(child, torch.nn.BatchNorm2d):
-            setattr(module, name, FrozenBatchNorm2d(child.num_features, eps=eps))
-        else:
-            _freeze_batchnorm(child, eps)
 
 
 def _freeze_stages(body: torch.nn.Module, variant: str, trainable: int) -> None:

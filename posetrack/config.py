@@ -23,6 +23,7 @@ from typing import Any, Literal
 import yaml
 
 from .errors import PosetrackError
+from .track.tracker import TrackerConfig
 
 DetectorVariant = Literal["resnet50_fpn", "resnet50_fpn_v2", "mobilenet_v3_large_fpn", "mobilenet_v3_large_320_fpn"]
 
@@ -105,9 +106,7 @@ class PipelineConfig:
 
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     pose: PoseConfig = field(default_factory=PoseConfig)
-    # Placeholder until the pipeline types it as posetrack.track.TrackerConfig: its keys are that class's
-    # fields (flow, flow_preset, similarity, ...); empty means the tracker's own defaults.
-    tracker: dict = field(default_factory=dict)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
     video: VideoConfig = field(default_factory=VideoConfig)
     run: RunConfig = field(default_factory=RunConfig)
 

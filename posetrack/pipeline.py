@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import PipelineConfig, config_from_dict
+from .config import PipelineConfig
 from .errors import PosetrackError
 from .formats import read_sequence_any
 from .layouts import convert_keypoints
@@ -45,12 +45,8 @@ class SequenceResult:
 
 
 def tracker_config(config: PipelineConfig) -> TrackerConfig:
-    """The tracker section as a checked ``TrackerConfig`` in the PoseTrack 2018 layout the pipeline tracks in."""
-    section = config.tracker
-    if dataclasses.is_dataclass(section):
-        section = dataclasses.asdict(section)
-    tracker = config_from_dict(TrackerConfig, dict(section), "tracker config", "tracker.")
-    return dataclasses.replace(tracker, layout="posetrack18")
+    """The tracker section, in the PoseTrack 2018 layout the pipeline tracks in."""
+    return dataclasses.replace(config.tracker, layout="posetrack18")
 
 
 class _PoseStage:

@@ -33,16 +33,20 @@ def test_shipped_configs_load_and_round_trip(tmp_path, name):
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_tracker_sections_fit_the_tracker_config(name):
-    # The generic loader on another stage's dataclass: the tracker section must be valid TrackerConfig keys.
-    tracker = pytest.importorskip("posetrack.track")
+    from posetrack.track import TrackerConfig
+
     section = load_config(PipelineConfig, name).tracker
-    assert config_from_dict(tracker.TrackerConfig, section, name) == tracker.TrackerConfig(**section)
+    assert isinstance(section, TrackerConfig)
+    written = yaml.safe_load(find_config(name).read_text()).get("tracker", {})
+    assert written and all(getattr(section, key) == value for key, value in written.items())
+    with pytest.raises(PosetrackError, match="flow_preset"):
+        load_config(PipelineConfig, name, ["tracker.flow_presett=fast"])
 
 
 def test_specific_shipped_choices():
     fast = load_config(PipelineConfig, "fast_cpu")
     assert fast.detector.variant.startswith("mobilenet_v3_large") and fast.detector.min_size <= 320
-    assert not fast.pose.flip_test and fast.tracker["flow_preset"] == "ultrafast"
+    assert not fast.pose.flip_test and fast.tracker.flow_preset == "ultrafast"
     assert load_config(PipelineConfig, "paper_r152_384x288").pose.weights == "mmpose_res152_coco_384x288"
 
 
@@ -55,7 +59,7 @@ def test_overrides_are_typed_and_applied_in_any_order(tmp_path):
     assert config.detector.score_threshold == 1.0 and isinstance(config.detector.score_threshold, float)
     assert config.detector.variant == "mobilenet_v3_large_fpn" and config.detector.max_size == 1333
     assert config.pose.flip_test is False and config.run.device == "cuda:1"
-    assert config.tracker["flow_preset"] == "fast" and config.tracker["similarity"] == "multiflow"
+    assert config.tracker.flow_preset == "fast" and config.tracker.similarity == "multiflow"
     assert config.pose.weights == "2024"
 
 

@@ -186,6 +186,5 @@ def test_tracker_section_of_shipped_configs(data):
     for name in ("paper_r50_256x192", "paper_r152_384x288", "fast_cpu"):
         tracker = tracker_config(load_config(PipelineConfig, name))
         assert tracker.propagate and tracker.similarity == "multiflow" and tracker.layout == "posetrack18"
-    bad = load_config(PipelineConfig, None, ["tracker.flow_presett=fast"])
     with pytest.raises(PosetrackError, match="did you mean tracker.flow_preset"):
-        tracker_config(bad)
+        load_config(PipelineConfig, None, ["tracker.flow_presett=fast"])

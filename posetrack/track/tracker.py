@@ -55,15 +55,17 @@ class TrackerConfig:
     layout: str = "posetrack18"       # joint layout of the poses (OKS sigmas)
 
     def __post_init__(self):
-        checks = [(self.flow in FLOWS, f"flow must be one of {', '.join(FLOWS)}"),
-                  (self.similarity in SIMILARITIES, f"similarity must be one of {', '.join(SIMILARITIES)}"),
-                  (self.reduction in REDUCTIONS, f"reduction must be one of {', '.join(REDUCTIONS)}"),
-                  (int(self.queue_length) >= 1, "queue_length must be >= 1"),
-                  (0 <= self.nms_iou <= 1, "nms_iou must be in [0, 1]"),
-                  (0 < self.flow_scale <= 1, "flow_scale must be in (0, 1]")]
+        checks = [(self.flow in FLOWS, f"flow must be one of {', '.join(FLOWS)}, got {self.flow!r}"),
+                  (self.similarity in SIMILARITIES,
+                   f"similarity must be one of {', '.join(SIMILARITIES)}, got {self.similarity!r}"),
+                  (self.reduction in REDUCTIONS,
+                   f"reduction must be one of {', '.join(REDUCTIONS)}, got {self.reduction!r}"),
+                  (int(self.queue_length) >= 1, f"queue_length must be >= 1, got {self.queue_length}"),
+                  (0 <= self.nms_iou <= 1, f"nms_iou must be in [0, 1], got {self.nms_iou}"),
+                  (0 < self.flow_scale <= 1, f"flow_scale must be in (0, 1], got {self.flow_scale}")]
         for ok, what in checks:
             if not ok:
-                raise PosetrackError(f"tracker config: {what} (got {self})")
+                raise PosetrackError(f"tracker config: {what}")
         get_layout(self.layout)
 
     @classmethod

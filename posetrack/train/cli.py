@@ -26,18 +26,10 @@ def train(config, overrides, resume, out, quiet):
 
     Writes OUT/config.yaml, OUT/log.jsonl, OUT/last.pth (resumable) and OUT/best.pth (best validation).
     """
-    from ..config import load_config
     from .pose_trainer import PoseTrainer
     from .recipe import TrainConfig
 
-    cfg = load_config(TrainConfig, config, overrides)
-    trainer = PoseTrainer(cfg, out=out, resume=resume, progress=not quiet)
-    summary = trainer.fit()
-    if trainer.ctx.is_main:
-        best = summary["best"]
-        shown = f"best {trainer.metric} {best:.2f} at epoch {summary['best_epoch']}" if math.isfinite(best) \
-            else "no validation"
-        click.echo(f"trained {summary['step']} steps; {shown}; checkpoints in {trainer.out}")
+    _fit_and_report(PoseTrainer, TrainConfig, config, overrides, out, resume, quiet)
 
 
 @click.command("train-detector")
@@ -51,15 +43,22 @@ def train_detector(config, overrides, resume, out, quiet):
 
     The checkpoints (OUT/last.pth, OUT/best.pth) load as detector weights: --set detector.weights=OUT/best.pth.
     """
-    from ..config import load_config
     from .detector_trainer import DetectorTrainer
     from .recipe import DetectorTrainConfig
 
-    cfg = load_config(DetectorTrainConfig, config, overrides)
-    trainer = DetectorTrainer(cfg, out=out, resume=resume, progress=not quiet)
+    _fit_and_report(DetectorTrainer, DetectorTrainConfig, config, overrides, out, resume, quiet,
+                    metric="person box AP")
+
+
+def _fit_and_report(trainer_cls, config_cls, config, overrides, out, resume, quiet, metric=None) -> None:
+    """Load CONFIG with its --set overrides, train, and print one summary line on the main process."""
+    from ..config import load_config
+
+    cfg = load_config(config_cls, config, overrides)
+    trainer = trainer_cls(cfg, out=out, resume=resume, progress=not quiet)
     summary = trainer.fit()
     if trainer.ctx.is_main:
         best = summary["best"]
-        shown = f"best person box AP {best:.2f} at epoch {summary['best_epoch']}" if math.isfinite(best) \
-            else "no validation"
+        shown = (f"best {metric or trainer.metric} {best:.2f} at epoch {summary['best_epoch']}"
+                 if math.isfinite(best) else "no validation")
         click.echo(f"trained {summary['step']} steps; {shown}; checkpoints in {trainer.out}")

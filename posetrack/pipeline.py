@@ -7,14 +7,18 @@
 ``Pipeline(config)`` loads the models once (so a missing weight file fails before any output exists);
 ``run_sequence(job, out_dir)`` streams one sequence through them. Frames are never kept: each is decoded on the
 read-ahead thread, detected in a batch of ``detector.batch_size`` frames, tracked, drawn, encoded and dropped;
-per-frame results go straight to the partial file (``posetrack.run.outputs``). The tracker works in the
+per-frame results go straight to the partial file (``posetrack.run.outputs``). With ``run.overlap`` (the default)
+the detector batches, the optical flow and the overlay encoding run on their own threads beside the pose network
+and the tracker (``posetrack.run.overlap``); the results are the same as without. The tracker works in the
 PoseTrack 2018 joint slots: a COCO network's output is converted, with the head joints estimated
 (``layouts.convert_keypoints``). With ``poses`` given (``posetrack run --poses``), neither detector nor pose
 network runs: the given poses are tracked with the same flow tracker.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from .formats import read_sequence_any
 from .layouts import convert_keypoints
 from .run.inputs import OpenedFrames, SequenceJob, open_frames
 from .run.outputs import OutputPaths, PartialWriter, ensure_writable, finalize
+from .run.overlap import BackgroundWriter, FlowAhead, ahead
 from .run.timing import StageTimes, TimedFlow
 from .track import FlowTracker, TrackerConfig, flow_from_config
 
@@ -115,10 +120,17 @@ class Pipeline:
         if config.detector.source == "model":
             self.detector = make_box_source(config.detector, self.device, progress=self.progress)
 
-    def flow(self) -> TimedFlow:
+    def flow(self, ahead_of_time: bool = False) -> TimedFlow | FlowAhead:
+        """The tracker's flow, timed; ``ahead_of_time``: computed on a worker thread as frames are decoded."""
         if self._flow is None:
             self._flow = flow_from_config(self.tracker_config)
+        if ahead_of_time:
+            return FlowAhead(self._flow, self.times)
         return TimedFlow(self._flow, self.times)
+
+    def _needs_flow(self) -> bool:
+        c = self.tracker_config
+        return c.similarity in ("flow", "multiflow") or (c.propagate and self.poses is None)
 
     def run_sequence(self, job: SequenceJob, out_dir: str | os.PathLike, video: bool | None = None,
                      output_format: str | None = None, position: int = 0) -> SequenceResult:
@@ -128,37 +140,45 @@ class Pipeline:
         output_format = output_format or c.run.output_format
         start = time.perf_counter()
         self.times = times = StageTimes()
+        overlap = c.run.overlap
         opened = open_frames(job, c.run.folder_fps, c.run.read_ahead)
-        try:
+        with contextlib.ExitStack() as stack:
+            stack.callback(opened.close)
             feed = self._feed(job, opened)
             paths = OutputPaths(ensure_writable(out_dir), job.name)
             paths.remove_leftovers()
             pose_stage = _PoseStage(self.estimator, times) if self.estimator is not None else None
-            tracker = FlowTracker(self.tracker_config, pose_fn=pose_stage, flow=self.flow())
+            flow = self.flow(ahead_of_time=overlap and self._needs_flow())
+            if isinstance(flow, FlowAhead):
+                stack.callback(flow.close)
+            tracker = FlowTracker(self.tracker_config, pose_fn=pose_stage, flow=flow)
             info = opened.source.info
             header = {"name": job.name, "vid_id": opened.vid_id, "layout": "posetrack18", "source": job.source,
                       "fps": float(info.fps), "width": info.width, "height": info.height}
             partial = PartialWriter(paths.partial, header)
+            stack.callback(partial.close)
             writer = self._video_writer(paths.video, info) if video else None
+            encoder = BackgroundWriter(depth=4, times=times) if overlap and writer is not None else None
             try:
-                counts = self._loop(opened, feed, tracker, pose_stage, partial, writer,
+                counts = self._loop(opened, feed, tracker, flow, pose_stage, partial, writer, encoder,
                                     raw_coco=output_format == "coco", position=position)
+                if encoder is not None:
+                    encoder.close()
                 if writer is not None:
                     with times("write"):
                         writer.close()
             except BaseException:
+                if encoder is not None:
+                    encoder.abort()
                 if writer is not None:
                     writer.abort()
                 raise
-            finally:
-                partial.close()
-        finally:
-            opened.close()
         with times("write"):
             frames = finalize(paths.partial, paths.json, output_format)
             paths.partial.unlink()
         times.frames = counts[0]
-        return SequenceResult(job.name, frames, counts[1], counts[2], time.perf_counter() - start, times,
+        times.wall = time.perf_counter() - start
+        return SequenceResult(job.name, frames, counts[1], counts[2], times.wall, times,
                               paths.json, paths.video if video else None)
 
     def _feed(self, job: SequenceJob, opened: OpenedFrames):
@@ -187,8 +207,9 @@ class Pipeline:
         v = self.config.video
         return VideoWriter(path, info.fps, (info.width, info.height), crf=v.crf, preset=v.preset)
 
-    def _batches(self, frames, box_source, times: StageTimes):
-        """``(SourceFrame, boxes, scores)`` with the detector run on ``batch_size`` frames at a time."""
+    def _batches(self, frames, box_source, times: StageTimes, on_decode=None):
+        """``(SourceFrame, boxes, scores)`` with the detector run on ``batch_size`` frames at a time;
+        ``on_decode(image)`` sees each frame as soon as it is decoded (to start its optical flow)."""
         size = box_source.batch_size if box_source.needs_pixels else 1
         batch = []
         iterator = iter(frames)
@@ -197,6 +218,8 @@ class Pipeline:
                 frame = next(iterator, None)
             if frame is not None:
                 batch.append(frame)
+                if on_decode is not None:
+                    on_decode(frame.image)
             if batch and (frame is None or len(batch) >= size):
                 with times("detect"):
                     images = [f.image for f in batch] if box_source.needs_pixels else [None] * len(batch)
@@ -207,27 +230,44 @@ class Pipeline:
             if frame is None:
                 return
 
-    def _given(self, frames, poses, times: StageTimes):
+    def _given(self, frames, poses, times: StageTimes, on_decode=None):
         iterator = iter(frames)
         while True:
             with times("decode"):
                 frame = next(iterator, None)
             if frame is None:
                 return
+            if on_decode is not None:
+                on_decode(frame.image)
             if frame.index >= len(poses.frames):
                 raise PosetrackError(f"the video has more frames than the {len(poses.frames)} images the poses "
                                      f"of {poses.name} list; give the poses made from this video")
             yield frame, poses.frames[frame.index], None
 
-    def _loop(self, opened, feed, tracker, pose_stage, partial, writer, raw_coco: bool, position: int):
-        from tqdm import tqdm
-
-        from .viz import Trails, draw_poses
+    def _loop(self, opened, feed, tracker, flow, pose_stage, partial, writer, encoder, raw_coco: bool,
+              position: int):
+        from .viz import Trails
 
         v, times = self.config.video, self.times
         given = self.poses is not None
-        items = (self._given if given else self._batches)(opened.source, feed, times)
-        trails = Trails(v.trails) if v.trails > 0 else None
+        flow_ahead = flow if isinstance(flow, FlowAhead) else None
+        on_decode = flow_ahead.submit if flow_ahead is not None else None
+        items = (self._given if given else self._batches)(opened.source, feed, times, on_decode)
+        if self.config.run.overlap and not given:
+            # The next detector batch runs while this one is tracked: room for two batches of frames.
+            depth = 2 * max(1, getattr(feed, "batch_size", 1) if getattr(feed, "needs_pixels", False) else 1)
+            items = ahead(items, depth=depth, name="posetrack-detect")
+        with contextlib.closing(items):
+            return self._frames(opened, items, tracker, flow, pose_stage, partial, writer, encoder, raw_coco,
+                                position, Trails(v.trails) if v.trails > 0 else None)
+
+    def _frames(self, opened, items, tracker, flow, pose_stage, partial, writer, encoder, raw_coco, position,
+                trails):
+        from tqdm import tqdm
+
+        v, times = self.config.video, self.times
+        given = self.poses is not None
+        flow_ahead = flow if isinstance(flow, FlowAhead) else None
         bar = tqdm(total=opened.num_frames, desc=opened.source.info.name, unit="frame", position=position,
                    leave=position == 0, disable=None if self.progress else True, dynamic_ncols=True)
         empty = np.zeros(0)
@@ -237,23 +277,28 @@ class Pipeline:
             for frame, a, b in items:
                 for missing in range(next_index, frame.index):  # frames that failed to decode: no people
                     partial.write_frame(missing, opened.meta(missing), [], empty, empty, empty)
-                spent = times.seconds["flow"] + times.seconds["pose"]
+                spent = flow.waited + times.seconds["pose"]
                 t0 = time.perf_counter()
                 if given:
                     scores = a.scores if len(a.scores) == len(a) else np.ones(len(a), np.float32)
                     tracked = tracker.update_poses(frame.image, a.keypoints, scores)
                 else:
                     tracked = tracker.update(frame.image, a, b)
+                if flow_ahead is not None:
+                    flow_ahead.done(frame.image)
                 # The tracker's own time, flow and pose network excluded (they are timed as their own stages).
-                times.add("track", time.perf_counter() - t0 - (times.seconds["flow"] + times.seconds["pose"] - spent))
+                times.add("track", time.perf_counter() - t0 - (flow.waited + times.seconds["pose"] - spent))
                 with times("write"):
                     raw = pose_stage.raw_for(tracked.boxes) if raw_coco and pose_stage is not None else None
                     partial.write_frame(frame.index, opened.meta(frame.index), tracked.track_ids, tracked.scores,
                                         tracked.boxes, tracked.keypoints, raw)
-                    if writer is not None:
-                        writer.write(draw_poses(frame.image, tracked.keypoints, tracked.track_ids, tracked.boxes,
-                                                layout="posetrack18", kpt_threshold=v.kpt_threshold,
-                                                draw_boxes=v.draw_boxes, draw_ids=v.draw_ids, trails=trails))
+                if writer is not None:
+                    draw = functools.partial(_draw_and_write, writer, frame.image, tracked, v, trails)
+                    if encoder is not None:
+                        encoder.put(draw)  # timed as "write" on the encoder's thread
+                    else:
+                        with times("write"):
+                            draw()
                 next_index = frame.index + 1
                 decoded += 1
                 people += len(tracked)
@@ -265,3 +310,11 @@ class Pipeline:
             for missing in range(next_index, len(opened.template)):
                 partial.write_frame(missing, opened.meta(missing), [], empty, empty, empty)
         return decoded, people, len(track_ids)
+
+
+def _draw_and_write(writer, image, tracked, v, trails) -> None:
+    from .viz import draw_poses
+
+    writer.write(draw_poses(image, tracked.keypoints, tracked.track_ids, tracked.boxes, layout="posetrack18",
+                            kpt_threshold=v.kpt_threshold, draw_boxes=v.draw_boxes, draw_ids=v.draw_ids,
+                            trails=trails))

@@ -7,7 +7,10 @@
    in this script: their cost is real, their output is not. The detector runs on every frame (its cost is what
    is timed) but the boxes handed on are the synthetic ground truth's, and the pose network runs on every box
    but the poses handed on are a template fitted into the box, so the tracker sees the 6 people a trained
-   detector and pose network would find (not random boxes and joints).
+   detector and pose network would find (not random boxes and joints). Three runs per config: ``baseline``,
+   ``serial`` (the pipeline with ``run.overlap=false``: batched, read-ahead, every other stage on the main
+   loop) and ``pipeline`` (the default: detector batches, flow and overlay encoding on their own threads). Stage
+   columns are each stage's work in ms per frame, wherever it ran; ``elapsed`` is the wall clock per frame.
 2. Memory (``--memory``): peak RSS of a 1,000-frame and of a 10,000-frame run (each in its own process, final
    JSON and overlay video included) on a long 320x240 stream, with cheap stand-ins for the networks (ground-truth
    boxes, a template pose fitted into each box) so the decoder, flow, tracker, partial file, drawing, encoder and
@@ -135,8 +138,10 @@ def synth(workdir: Path, frames: int, width: int, height: int, people: int) -> t
     return video, root / "annotations" / "val" / f"{video.stem}.json"
 
 
-def run_once(config: PipelineConfig, video: Path, boxes: list[Detections], out: Path, baseline: bool,
+def run_once(config: PipelineConfig, video: Path, boxes: list[Detections], out: Path, mode: str,
              warmup: Path) -> dict:
+    baseline = mode == "baseline"
+    config.run.overlap = mode == "pipeline"
     if baseline:
         config.run.read_ahead = 0
     pipeline = Pipeline(config)
@@ -147,7 +152,8 @@ def run_once(config: PipelineConfig, video: Path, boxes: list[Detections], out: 
     job = SequenceJob(video.stem, str(video))
     pipeline.run_sequence(SequenceJob(warmup.stem, str(warmup)), out, video=False)  # first-call allocations
     result = pipeline.run_sequence(job, out)
-    return {"ms": result.times.ms_per_frame(), "fps": result.frames / result.seconds, "frames": result.frames}
+    return {"ms": result.times.ms_per_frame(), "fps": result.frames / result.seconds, "frames": result.frames,
+            "elapsed": 1000 * result.seconds / max(result.frames, 1)}
 
 
 def throughput(args, workdir: Path) -> None:
@@ -158,21 +164,25 @@ def throughput(args, workdir: Path) -> None:
         video, gt = synth(workdir, frames, 1280, 720, 6)
         warmup = synth(workdir, 2, 1280, 720, 6)[0]
         boxes = ground_truth_boxes(gt)
-        for baseline in (True, False):
+        for mode in ("baseline", "serial", "pipeline"):
             config = load_config(PipelineConfig, name, [f"run.device={args.device}", "run.quiet=true"])
             random_weights(workdir, config)
             start = time.perf_counter()
-            stats = run_once(config, video, boxes, workdir / "out", baseline, warmup)
-            label = f"{key} {'baseline' if baseline else 'pipeline'}"
+            stats = run_once(config, video, boxes, workdir / "out", mode, warmup)
+            label = f"{key} {mode}"
             rows.append((label, stats))
             print(f"  {label}: {stats['frames']} frames, {stats['fps']:.2f} fps "
                   f"({time.perf_counter() - start:.0f} s incl. warm-up)", file=sys.stderr)
     where = (torch.cuda.get_device_name() if args.device == "cuda" else
              f"CPU, {torch.get_num_threads()} torch thread(s)")
     print(f"\nms/frame on a 1280x720 synth video, 6 people, {where}, random weights")
-    print(f"{'run':<18}" + "".join(f"{s:>9}" for s in STAGES) + f"{'e2e fps':>10}")
+    print(f"{'run':<18}" + "".join(f"{s:>9}" for s in STAGES) + f"{'elapsed':>9}{'e2e fps':>9}{'ratio':>7}")
+    base = {}
     for label, stats in rows:
-        print(f"{label:<18}" + "".join(f"{stats['ms'][s]:>9.1f}" for s in STAGES) + f"{stats['fps']:>10.2f}")
+        key = label.split()[0]
+        base.setdefault(key, stats["fps"])  # the first row of each config is its baseline
+        print(f"{label:<18}" + "".join(f"{stats['ms'][s]:>9.1f}" for s in STAGES)
+              + f"{stats['elapsed']:>9.1f}{stats['fps']:>9.2f}{stats['fps'] / base[key]:>6.2f}x")
 
 
 def memory_child(video: str, gt: str, out: str) -> None:

@@ -6,6 +6,7 @@ similarity, matching) and ``write`` (partial results, overlay drawing and video 
 """
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 
@@ -13,11 +14,16 @@ STAGES = ("decode", "detect", "flow", "pose", "track", "write")
 
 
 class StageTimes:
-    """Accumulated seconds per stage and the number of frames they cover; ``merge`` adds another run's."""
+    """Accumulated seconds per stage and the number of frames they cover; ``merge`` adds another run's.
+
+    Stages may run on several threads at once (``run.overlap``): ``seconds`` is the work of each stage wherever
+    it ran, so the stages can add up to more than ``wall``, the elapsed time the frames took end to end."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {stage: 0.0 for stage in STAGES}
         self.frames = 0
+        self.wall = 0.0
+        self._lock = threading.Lock()
 
     @contextmanager
     def __call__(self, stage: str):
@@ -25,35 +31,40 @@ class StageTimes:
         try:
             yield
         finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+            self.add(stage, time.perf_counter() - start)
 
     def add(self, stage: str, seconds: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
     def merge(self, other: "StageTimes | dict") -> None:
         data = other.to_dict() if isinstance(other, StageTimes) else other
         for stage, seconds in data["seconds"].items():
             self.add(stage, seconds)
         self.frames += data["frames"]
+        self.wall += data.get("wall", 0.0)
 
     def to_dict(self) -> dict:
-        return {"seconds": dict(self.seconds), "frames": self.frames}
+        return {"seconds": dict(self.seconds), "frames": self.frames, "wall": self.wall}
 
     def ms_per_frame(self) -> dict[str, float]:
         n = max(self.frames, 1)
         return {stage: 1000 * s / n for stage, s in self.seconds.items()}
 
     def table(self) -> str:
-        """One line per stage: ms/frame and share of the total, e.g. for the end of ``posetrack run``."""
-        total = sum(self.seconds.values())
+        """One line per stage: ms/frame and share of the stages' work, then the end-to-end rate, e.g. for the end
+        of ``posetrack run``. With overlapping stages the work adds up to more than the elapsed time."""
+        work = sum(self.seconds.values())
         ms = self.ms_per_frame()
         lines = [f"{'stage':<8}{'ms/frame':>10}{'share':>8}"]
         for stage in self.seconds:
-            share = 100 * self.seconds[stage] / total if total > 0 else 0.0
+            share = 100 * self.seconds[stage] / work if work > 0 else 0.0
             lines.append(f"{stage:<8}{ms[stage]:>10.1f}{share:>7.0f}%")
-        fps = self.frames / total if total > 0 else 0.0
-        lines.append(f"{'total':<8}{1000 * total / max(self.frames, 1):>10.1f}   ({fps:.1f} frames/s over "
-                     f"{self.frames} frames)")
+        n = max(self.frames, 1)
+        lines.append(f"{'work':<8}{1000 * work / n:>10.1f}")
+        elapsed = self.wall if self.wall > 0 else work
+        fps = self.frames / elapsed if elapsed > 0 else 0.0
+        lines.append(f"{'elapsed':<8}{1000 * elapsed / n:>10.1f}   ({fps:.1f} frames/s over {self.frames} frames)")
         return "\n".join(lines)
 
 
@@ -63,7 +74,12 @@ class TimedFlow:
     def __init__(self, flow, times: StageTimes):
         self.flow = flow
         self.times = times
+        self.waited = 0.0  # seconds spent in calls (as FlowAhead.waited)
 
     def __call__(self, prev_frame, frame):
-        with self.times("flow"):
-            return self.flow(prev_frame, frame)
+        start = time.perf_counter()
+        try:
+            with self.times("flow"):
+                return self.flow(prev_frame, frame)
+        finally:
+            self.waited += time.perf_counter() - start

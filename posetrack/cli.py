@@ -24,6 +24,7 @@ COMMANDS = {
     "run": ("posetrack.run.cli:run_command", "Estimate and track poses in a video: JSON + overlay video."),
     "batch": ("posetrack.run.cli:batch_command", "Run a data set or a list of videos, resumable (torchrun-ready)."),
     "train": ("posetrack.train.cli:train", "Train a pose network (COCO recipe, PoseTrack fine-tuning)."),
+    "test": ("posetrack.train.evaluate_cli:evaluate_command", "COCO AP / PoseTrack mAP of pose weights on a val set."),
     "train-detector": ("posetrack.train.cli:train_detector", "Fine-tune the person detector on COCO-format boxes."),
     "demo": ("posetrack.demo.cli:demo", "Offline demo: synthetic clips, packaged models, full pipeline, mAP/MOTA."),
 }

@@ -5,7 +5,11 @@
   (box score x mean of its joint scores above 0.2) and each image's poses pass OKS-NMS at 0.9, as the official
   ``coco.py`` ``evaluate``; pycocotools then gives the keypoint AP.
 * PoseTrack 2018: ground-truth boxes (keypoint box +15%) of every labelled frame; the mAP of the official
-  evaluation (``posetrack.eval.evaluate``).
+  evaluation (``posetrack.eval.evaluate``). A network in the COCO-17 layout is scored through
+  ``convert_keypoints`` (head estimated), as ``posetrack run`` writes its output.
+
+Both can also write what they scored (``results``): the COCO keypoint results JSON of the official
+``_write_coco_keypoint_results``, or one PoseTrack 2018 prediction file per ground-truth sequence file.
 """
 from __future__ import annotations
 
@@ -18,9 +22,10 @@ from tqdm import tqdm
 
 from ..errors import PosetrackError
 from ..formats import posetrack18, prediction_template
-from ..formats.coco import result_entry
+from ..formats.coco import result_entry, write_results
 from ..formats.common import present_joints
 from ..geometry import box_to_center_scale, keypoint_boxes, xywh_to_xyxy
+from ..layouts import convert_keypoints
 from ..pose.decode import pose_nms
 from .datasets import IMREAD_FLAGS, POSETRACK_BOX_ENLARGE, DatasetSpec, Samples, coco_paths
 
@@ -37,20 +42,31 @@ def read_detections(path: str | Path, image_ids, min_score: float = 0.0) -> dict
     if not isinstance(data, list):
         raise PosetrackError(f"detections {path}: expected a list of {{image_id, bbox, score}} entries")
     out: dict = {i: ([], []) for i in image_ids}
-    for d in data:
+    matched = 0
+    for n, d in enumerate(data):
         if not isinstance(d, dict) or d.get("category_id", 1) != 1 or d.get("image_id") not in out:
             continue
-        score = float(d.get("score", 1.0))
+        try:
+            box, score = [float(v) for v in d["bbox"]], float(d.get("score", 1.0))
+        except (KeyError, TypeError, ValueError):
+            box = None
+        if box is None or len(box) != 4:
+            raise PosetrackError(f"detections {path}: entry {n} needs 'bbox' [x, y, w, h] and a numeric 'score'")
+        matched += 1
         if score < min_score:
             continue
-        out[d["image_id"]][0].append(d["bbox"])
+        out[d["image_id"]][0].append(box)
         out[d["image_id"]][1].append(score)
+    if data and out and not matched:
+        raise PosetrackError(f"detections {path}: no person box names an image of the data set; is it the "
+                             "detection file of this split?")
     return {i: (xywh_to_xyxy(np.asarray(b, np.float32).reshape(-1, 4)), np.asarray(s, np.float32))
             for i, (b, s) in out.items()}
 
 
 def validate_coco(estimator, samples: Samples, spec: DatasetSpec, boxes: str = "gt", max_images: int = 0,
-                  min_box_score: float = 0.0, progress: bool = False) -> dict:
+                  min_box_score: float = 0.0, progress: bool = False, results: str | Path | None = None) -> dict:
+    """pycocotools' keypoint AP, AR (x100); ``results``: also write the scored result list there (atomically)."""
     from ..eval import coco_ap
 
     ann_file, _ = coco_paths(spec)
@@ -67,7 +83,7 @@ def validate_coco(estimator, samples: Samples, spec: DatasetSpec, boxes: str = "
         per_image = {i: dets[samples.image_ids[i]] for i in order}
     sigmas = estimator.layout.sigmas
     aspect = estimator.input_size[0] / estimator.input_size[1]
-    results = []
+    entries = []
     todo = [i for i in order if len(per_image[i][0])]
     for start in tqdm(range(0, len(todo), FRAMES_PER_CALL), desc="validate", leave=False, disable=not progress):
         chunk = todo[start:start + FRAMES_PER_CALL]
@@ -78,12 +94,17 @@ def validate_coco(estimator, samples: Samples, spec: DatasetSpec, boxes: str = "
         for i, (kpts, scores) in zip(chunk, outputs):
             _, scales = box_to_center_scale(per_image[i][0], aspect)
             for k in pose_nms(kpts, scores, scales, sigmas):
-                results.append(result_entry(samples.image_ids[i], kpts[k], scores[k]))
+                entries.append(result_entry(samples.image_ids[i], kpts[k], scores[k]))
+    if results is not None:
+        write_results(results, entries)
     image_ids = [samples.image_ids[i] for i in order] if max_images else None
-    return coco_ap(str(ann_file), results, image_ids=image_ids)
+    return coco_ap(str(ann_file), entries, image_ids=image_ids)
 
 
-def validate_posetrack(estimator, spec: DatasetSpec, max_images: int = 0, progress: bool = False) -> dict:
+def validate_posetrack(estimator, spec: DatasetSpec, max_images: int = 0, progress: bool = False,
+                       results: str | Path | None = None) -> dict:
+    """poseval's mAP, per-joint-group AP and MOTA; ``results``: also write the predictions to that folder, one
+    PoseTrack 2018 file per ground-truth file, under the same name (the track ids are the ground truth's)."""
     from ..eval.evaluation import evaluate
 
     folder = Path(spec.root) / "annotations" / spec.split
@@ -106,9 +127,14 @@ def validate_posetrack(estimator, spec: DatasetSpec, max_images: int = 0, progre
             people = joints[..., 2].any(1)
             boxes = keypoint_boxes(joints[people], min_score=0, enlarge=POSETRACK_BOX_ENLARGE)
             p.keypoints, p.scores = estimator(frame, boxes)
+            if estimator.layout.name != "posetrack18":
+                p.keypoints = convert_keypoints(p.keypoints, estimator.layout, "posetrack18")
             p.boxes, p.track_ids = boxes, f.track_ids[people].copy()
         gts.append(gt)
         preds.append(pred)
     result = evaluate(gts, preds)
+    if results is not None:
+        for path, pred in zip(files, preds):
+            posetrack18.write_sequence(Path(results) / path.name, pred)
     return {"mAP": result["ap"]["total"], **{f"AP_{k}": v for k, v in result["ap"].items() if k != "total"},
             "MOTA": result["mota"]["total"]}

@@ -1,0 +1,169 @@
+"""``posetrack test``: score a pose checkpoint on a validation set, as the official ``pose_estimation/valid.py``.
+
+The training config supplies the data (``data.val``) and the validation settings (``val.*``: boxes, flip test,
+batch size); the weights supply the network, its input size and preprocessing. Scoring goes through the very
+functions training validates with (``validate_coco`` / ``validate_posetrack``), so a checkpoint scores here what
+it scored in its training log, given the same data, boxes and precision.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+
+from ..errors import PosetrackError
+
+GROUPS = ("head", "shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+
+
+@click.command("test")
+@click.argument("config")
+@click.option("--weights", "-w", required=True, metavar="W",
+              help="Pose weights: a registry name (posetrack weights list), 'demo', or a checkpoint file.")
+@click.option("--boxes", default=None, metavar="gt|FILE",
+              help="COCO person boxes: 'gt' or a COCO detection results JSON (default: the config's val.boxes).")
+@click.option("--results", default=None, metavar="PATH",
+              help="Write what was scored: a COCO keypoint results JSON, or for PoseTrack a folder of "
+                   "per-sequence prediction files.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config field, e.g. --set val.max_images=100 (repeatable).")
+@click.option("--device", default=None, help="auto, cpu, cuda or cuda:N (default: the config's device).")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "fp16", "bf16"]), default="auto", show_default=True,
+              help="auto: fp16 on CUDA, fp32 on the CPU (what training's validation uses).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Person crops per forward.")
+@click.option("--no-flip", is_flag=True, help="No flip test (the paper's numbers use it).")
+@click.option("--json", "json_out", is_flag=True, help="Print one JSON object instead of the table.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def evaluate_command(config, weights, boxes, results, overrides, device, precision, batch_size, no_flip, json_out,
+                     quiet):
+    """Evaluate pose WEIGHTS on the validation set of CONFIG (a training YAML or a shipped name such as
+    coco/res50_256x192), without training: COCO keypoint AP or PoseTrack mAP / MOTA.
+
+    \b
+    Reproduce the paper's ResNet-50 256x192 COCO val2017 number (70.4 AP) with its detection boxes:
+      posetrack test coco/res50_256x192 --weights official_res50_coco_256x192 \\
+          --boxes data/coco/COCO_val2017_detections_AP_H_56_person.json --results results.json
+    """
+    from ..config import load_config
+    from .recipe import TrainConfig
+
+    cfg = load_config(TrainConfig, config, overrides)
+    if boxes is not None:
+        cfg.val.boxes = boxes
+    if batch_size is not None:
+        cfg.val.batch_size = batch_size
+    if no_flip:
+        cfg.val.flip_test = False
+    report = evaluate_checkpoint(cfg, weights, device or cfg.device, precision, results, progress=not quiet)
+    if json_out:
+        from ..eval.tables import json_ready
+
+        click.echo(json.dumps(json_ready(report)))
+    else:
+        click.echo(format_report(report))
+
+
+def evaluate_checkpoint(cfg, weights: str, device: str = "auto", precision: str = "auto", results=None,
+                        progress: bool = False) -> dict:
+    """Score ``weights`` on ``cfg.data.val`` with ``cfg.val``'s settings; ``{"metrics": {...}, ...}``."""
+    from ..pose.estimator import PoseEstimator
+    from .datasets import FORMATS, coco_paths, load_samples
+    from .validate import validate_coco, validate_posetrack
+
+    spec, val = cfg.data.val, cfg.val
+    if spec.format not in FORMATS:
+        raise PosetrackError(f"data.val.format {spec.format!r}: choose one of {', '.join(FORMATS)}")
+    posetrack = spec.format == "posetrack18"
+    if posetrack and val.boxes != "gt":
+        raise PosetrackError(f"--boxes {val.boxes}: PoseTrack validation uses ground-truth boxes (keypoint box "
+                             "+15%), as training does; detections are for COCO-format data")
+    device = _device(device)
+    if precision == "auto":
+        precision = "fp16" if device.startswith("cuda") else "fp32"
+    # Data first: a wrong path fails before a checkpoint is read.
+    if posetrack:
+        _check_posetrack_folder(spec)
+    else:
+        ann_file, _ = coco_paths(spec)
+        if not ann_file.is_file():
+            raise PosetrackError(f"{ann_file}: COCO keypoint file not found; set data.val (--set data.val.root=... "
+                                 "or data.val.annotations=... and data.val.images=...)")
+    estimator = PoseEstimator.from_checkpoint(weights, device=device, flip_test=val.flip_test,
+                                              batch_size=val.batch_size, precision=precision,
+                                              channels_last=device.startswith("cuda"))
+    layout = estimator.layout.name
+    if not posetrack and layout != "coco17":
+        raise PosetrackError(f"{weights}: the network predicts the {layout} joints, but {spec.describe()} is scored "
+                             "on the COCO-17 joints; use a COCO checkpoint or a PoseTrack data set")
+    report = {"weights": str(weights), "data": spec.describe(), "format": spec.format, "layout": layout,
+              "boxes": val.boxes, "flip_test": val.flip_test, "device": device, "precision": precision,
+              "max_images": val.max_images}
+    if posetrack:
+        metrics = validate_posetrack(estimator, spec, val.max_images, progress, results=results)
+        report["ground_truth"] = f"{spec.root}/annotations/{spec.split}"
+    else:
+        aspect = estimator.input_size[0] / estimator.input_size[1]
+        samples = load_samples(spec, aspect, cfg.data.max_bad_fraction)
+        metrics = validate_coco(estimator, samples, spec, val.boxes, val.max_images, val.min_box_score, progress,
+                                results=results)
+        report["ground_truth"] = str(coco_paths(spec)[0])
+    report["metrics"] = metrics
+    report["results"] = None if results is None else str(results)
+    return report
+
+
+def format_report(report: dict) -> str:
+    m = report["metrics"]
+    flip = "flip test" if report["flip_test"] else "no flip"
+    lines = [f"{report['weights']} on {report['data']} ({report['boxes']} boxes, {flip}, "
+             f"{report['device']} {report['precision']})"]
+    if report["format"] == "posetrack18":
+        lines.append("       " + " ".join(f"{g[:5].capitalize():>6}" for g in GROUPS) + "   Total")
+        lines.append("AP     " + " ".join(_cell(m[f"AP_{g}"]) for g in GROUPS) + " " + _cell(m["mAP"]))
+        lines.append(f"MOTA   {_cell(m['MOTA']).strip()} (ground-truth track ids)")
+        check = "posetrack eval {gt} {results}"
+    else:
+        from ..eval.cocoeval import format_coco
+
+        lines.append(format_coco(m))
+        check = "posetrack eval-coco {gt} {results}"
+    if report["results"]:
+        note = " (a prefix of the images: eval scores them all)" if report["max_images"] else ""
+        lines.append(f"results: {report['results']}{note}; check: "
+                     + check.format(gt=report["ground_truth"], results=report["results"]))
+    return "\n".join(lines)
+
+
+def _cell(value: float) -> str:
+    return f"{value:6.1f}" if math.isfinite(value) else f"{'-':>6}"
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name != "cpu" and not (name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit())):
+        raise PosetrackError(f"--device {name!r}: choose auto, cpu, cuda or cuda:N")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise PosetrackError(f"--device {name}: CUDA is not available here; use --device cpu")
+    return name
+
+
+def _check_posetrack_folder(spec) -> None:
+    """Annotations there, and the first sequence's first image: validation skips unreadable frames (scoring
+    them as missed), which must not happen silently to a whole data set whose images are elsewhere."""
+    from ..formats import posetrack18
+
+    folder = Path(spec.root) / "annotations" / spec.split
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not files:
+        raise PosetrackError(f"no PoseTrack annotation files in {folder}; set data.val.root (the folder holding "
+                             f"annotations/{spec.split}/*.json and images/)")
+    frames = posetrack18.read_sequence(files[0]).frames
+    image = Path(spec.root) / frames[0].file_name if frames else None
+    if image is not None and not image.is_file():
+        raise PosetrackError(f"{image} does not exist ({files[0].name} names it); PoseTrack images must lie under "
+                             f"data.val.root ({spec.root}) at their file_name")

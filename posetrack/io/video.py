@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -101,7 +102,16 @@ def read_video(info: SourceInfo, start: int = 0) -> Iterator[SourceFrame]:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame threading: decoding overlaps the consumer's work
         last = -1
+        size = warned = (info.height, info.width)
         for frame in _decode_pyav(container, stream, start=start):
+            if frame.image.shape[:2] != size:
+                # A stream whose picture size changes (joined recordings, adaptive streaming): scaled to the first
+                # size, as players show it, so the sequence keeps one coordinate frame and optical flow works.
+                if frame.image.shape[:2] != warned:
+                    warned = frame.image.shape[:2]
+                    log.warning("%s: the picture size changes to %dx%d at frame %d; scaling to %dx%d", info.path,
+                                warned[1], warned[0], frame.index, info.width, info.height)
+                frame.image = cv2.resize(frame.image, (info.width, info.height), interpolation=cv2.INTER_LINEAR)
             last = frame.index
             yield frame
         if info.num_frames and last + 1 < info.num_frames:
@@ -118,18 +128,12 @@ def _decode_pyav(container, stream, start: int = 0, quiet: bool = False) -> Iter
     index = 0
     resync = False  # after a lost packet, the next frame's index comes from its timestamp
     failures = 0
-    packets = container.demux(stream)
-    while True:
+    packets = 0  # packets read so far, lost ones included
+    for packet in _packets(container, stream, quiet):
+        if packet is not None and packet.size:
+            packets += 1
         try:
-            packet = next(packets)
-        except StopIteration:
-            return
-        except av.FFmpegError as err:
-            if not quiet:
-                log.warning("%s: stopped reading after frame %d: %s", container.name, index - 1, _reason(err))
-            return
-        try:
-            decoded = packet.decode()
+            decoded = packet.decode() if packet is not None else stream.codec_context.decode(None)
         except av.FFmpegError as err:
             failures += 1
             if failures > MAX_CONSECUTIVE_ERRORS:
@@ -144,13 +148,57 @@ def _decode_pyav(container, stream, start: int = 0, quiet: bool = False) -> Iter
             failures = 0
             if frame.pts is not None and first_pts is None:
                 first_pts = frame.pts
-            if resync and frame.pts is not None and rate and time_base:
-                index = max(index, round(float((frame.pts - first_pts) * time_base * rate)))
+            # Without frame reordering, decode order is display order and the decode timestamp is the more
+            # reliable one: AVI stores only a frame count, and the presentation times a parser guesses from
+            # damaged data there run a frame or more ahead.
+            stamp = frame.dts if frame.dts is not None and not stream.codec_context.has_b_frames else frame.pts
+            if resync and stamp is not None and rate and time_base:
+                # A frame leaves the decoder only after its own packet was read: an upper bound on its index.
+                stamped = round(float((stamp - first_pts) * time_base * rate))
+                index = max(index, min(stamped, packets - 1))
             resync = False
             if index >= start:
                 time = float(frame.pts * time_base) if frame.pts is not None and time_base else None
                 yield SourceFrame(index, _upright(frame.to_ndarray(format="bgr24"), frame.rotation), None, time)
             index += 1
+
+
+def _packets(container, stream, quiet: bool) -> Iterator:
+    """The stream's packets, ending with a flush: PyAV's empty packet, or None after a read error.
+
+    A packet flagged corrupt is held back until the next one arrives: at the very end of the file it is the
+    frame a truncated download or recording cut short, and is dropped, because a frame-threaded decoder given
+    it loses the frames it still holds (measured with FFmpeg 7: the last thread-count - 1 good frames).
+    """
+    import av
+
+    held = None
+    demuxed = container.demux(stream)
+    while True:
+        try:
+            packet = next(demuxed)
+        except StopIteration:  # after PyAV's own flush packet
+            return
+        except av.FFmpegError as err:
+            if not quiet:
+                log.warning("%s: stopped reading early (%s); keeping the frames before", container.name,
+                            _reason(err))
+            packet = None  # the decoder is flushed by hand
+        # PyAV ends the stream with an empty packet without timestamps, which flushes the decoder.
+        end = packet is None or (packet.dts is None and not packet.size)
+        if held is not None:
+            if not end:
+                yield held
+            elif not quiet:
+                log.warning("%s: dropped the last frame, cut short (truncated file?)", container.name)
+            held = None
+        if end:
+            yield packet
+            return
+        if packet.is_corrupt:
+            held = packet
+        else:
+            yield packet
 
 
 def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
@@ -166,20 +214,22 @@ def _reason(err: Exception) -> str:
 # ---------------------------------------------------------------- image folders
 
 def probe_folder(path: str, fps: float | Fraction = 25) -> SourceInfo:
-    """An image folder (PoseTrack layout): its images sorted by file name are the frames, at ``fps``."""
-    files = tuple(sorted(f for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS)
-                         and os.path.isfile(os.path.join(path, f))))
+    """An image folder (PoseTrack layout): its images in file name order are the frames, at ``fps``.
+
+    Numbers in names compare as numbers, so ``9.jpg`` comes before ``10.jpg`` as it does before ``000010.jpg``.
+    """
+    files = tuple(sorted((f for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS)
+                          and os.path.isfile(os.path.join(path, f))), key=_natural_key))
     if not files:
         raise PosetrackError(f"{path}: the folder holds no images ({', '.join(IMAGE_EXTENSIONS)}); give a folder "
                              "of frames or a video file")
-    for name in files:
-        image = _imread(os.path.join(path, name))
-        if image is not None:
-            break
-        log.warning("%s: skipped unreadable image %s", path, name)
-    else:
+    # Unreadable images are not reported here: reading the frames does, with their index, once.
+    image = next((image for image in (_imread(os.path.join(path, name)) for name in files) if image is not None),
+                 None)
+    if image is None:
         raise PosetrackError(f"{path}: none of the {len(files)} images can be decoded")
-    return SourceInfo(path, "images", Path(path).name, as_rate(fps),
+    # The absolute path's name: the folder "." or "frames/" is named like the folder it is.
+    return SourceInfo(path, "images", Path(os.path.abspath(path)).name, as_rate(fps),
                       image.shape[1], image.shape[0], len(files), files)
 
 
@@ -191,7 +241,18 @@ def read_folder(info: SourceInfo, start: int = 0) -> Iterator[SourceFrame]:
         if image is None:
             log.warning("%s: skipped unreadable image %s (frame %d)", info.path, name, index)
             continue
+        if image.shape[:2] != (info.height, info.width):
+            # Results are written in one coordinate frame per sequence and optical flow pairs frames pixel by
+            # pixel: scaling a frame would silently misplace its poses.
+            raise PosetrackError(f"{os.path.join(info.path, name)}: the image is {image.shape[1]}x{image.shape[0]} "
+                                 f"but the sequence's frames are {info.width}x{info.height}; give a folder whose "
+                                 "frames all have one size")
         yield SourceFrame(index, image, name, index * period)
+
+
+def _natural_key(name: str) -> tuple:
+    parts = re.split(r"(\d+)", name)  # text, number, text, ...: numbers at the odd positions
+    return [int(part) if i % 2 else part for i, part in enumerate(parts)], name
 
 
 def _imread(path: str) -> np.ndarray | None:

@@ -78,8 +78,11 @@ class VideoWriter:
             frame = cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
         if width % 2 or height % 2:
             frame = cv2.copyMakeBorder(frame, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
-        packets = self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24"))
-        self._container.mux(packets)
+        try:
+            self._container.mux(self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame),
+                                                                               format="bgr24")))
+        except (av.FFmpegError, OSError) as err:  # a full disk, mostly
+            raise self._error(err) from None
         self.frames_written += 1
 
     def close(self) -> None:
@@ -91,14 +94,24 @@ class VideoWriter:
             self._closed = False
             self.abort()
             return
+        import av
+
         self._closed = True
         try:
             self._container.mux(self._stream.encode())
             self._container.close()
+            os.replace(self._tmp, self.path)
+        except (av.FFmpegError, OSError) as err:
+            self._remove_tmp()
+            raise self._error(err) from None
         except BaseException:
             self._remove_tmp()
             raise
-        os.replace(self._tmp, self.path)
+
+    def _error(self, err: Exception) -> PosetrackError:
+        reason = getattr(err, "strerror", None) or err
+        return PosetrackError(f"{self.path}: cannot write the video ({reason}); check the free space and that the "
+                              "folder is writable")
 
     def abort(self) -> None:
         """Stop without producing a file (what an exception inside the ``with`` block does)."""

@@ -21,7 +21,7 @@ from ..config import PipelineConfig
 from ..errors import PosetrackError
 from . import distributed
 from .inputs import discover_jobs
-from .outputs import OutputPaths, ensure_writable
+from .outputs import OutputPaths, ensure_writable, refuse_replacing_input
 from .timing import StageTimes
 
 log = logging.getLogger("posetrack.run")
@@ -95,6 +95,7 @@ def _run_jobs(pipeline, jobs, out_dir, video, overwrite, quiet, ranks):
             say(f"{prefix}skipped {job.name}: {paths.json.name} exists (--overwrite redoes it)")
             continue
         try:
+            refuse_replacing_input(paths, job.source, video)
             result = pipeline.run_sequence(job, out_dir, video=video, position=1)
         except PosetrackError as err:
             outcomes.append(Outcome(job.name, "failed", message=str(err)))

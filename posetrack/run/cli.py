@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import click
 
@@ -137,7 +138,7 @@ def run_command(source, out_dir, no_video, config_file, overrides, fmt, detectio
     """
     from ..pipeline import Pipeline
     from .inputs import SequenceJob, open_frames
-    from .outputs import ensure_writable
+    from .outputs import OutputPaths, ensure_writable, refuse_replacing_input
 
     config = build_config(config_file, overrides, fmt, detections, gt_boxes, pose_weights, detector_weights,
                           device, batch_size, kpt_threshold, no_boxes, no_ids, trails, quiet,
@@ -146,6 +147,7 @@ def run_command(source, out_dir, no_video, config_file, overrides, fmt, detectio
     # Checked before the models load, so a mistyped path does not first wait for weights.
     job = SequenceJob(_name_of(source), source)
     open_frames(job, config.run.folder_fps, read_ahead=0).close()
+    refuse_replacing_input(OutputPaths(Path(out_dir), job.name), source, config.video.write)
     pipeline = Pipeline(config, poses=poses)
     ensure_writable(out_dir)
     result = pipeline.run_sequence(job, out_dir)
@@ -161,7 +163,7 @@ def run_command(source, out_dir, no_video, config_file, overrides, fmt, detectio
 def _name_of(source: str) -> str:
     import os
 
-    path = os.path.normpath(source)
+    path = os.path.abspath(source)  # "." and "frames/" are named like the folder they are
     stem, ext = os.path.splitext(os.path.basename(path))
     return stem if ext and not os.path.isdir(path) else os.path.basename(path)
 

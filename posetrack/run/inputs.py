@@ -112,7 +112,7 @@ def discover_jobs(input_path: str, split: str = "val") -> tuple[list[SequenceJob
     if path.suffix.lower() in VIDEO_EXTENSIONS:
         return [SequenceJob(path.stem, str(path))], None
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # -sig: Windows editors start with a BOM
     except (UnicodeDecodeError, OSError):
         raise PosetrackError(f"{path}: not a text file listing one video or image folder per line") from None
     jobs = []

@@ -68,6 +68,8 @@ class OutputPaths:
 def ensure_writable(folder: str | os.PathLike) -> Path:
     """Create ``folder`` if needed and check that files can be created in it (one line if not)."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise PosetrackError(f"{folder}: is a file, not a folder; choose another output folder with -o")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".posetrack-write-test.{os.getpid()}"
@@ -77,6 +79,19 @@ def ensure_writable(folder: str | os.PathLike) -> Path:
         raise PosetrackError(f"{folder}: cannot write output files there ({err.strerror or err}); choose another "
                              "folder with -o") from None
     return folder
+
+
+def refuse_replacing_input(paths: OutputPaths, source: str, video: bool) -> None:
+    """One line when the overlay would be written over the video it is drawn from (``run clip.mp4 -o .``)."""
+    if video and os.path.isfile(source) and paths.video.is_file() and os.path.samefile(paths.video, source):
+        raise PosetrackError(f"{source}: the overlay video {paths.video} would replace it; choose another output "
+                             "folder with -o, or --no-video")
+
+
+def write_error(path: str | os.PathLike, err: OSError) -> PosetrackError:
+    """The one line for an output that cannot be written (a full disk, mostly)."""
+    return PosetrackError(f"{path}: cannot write ({err.strerror or err}); check the free space and that the "
+                          "folder is writable")
 
 
 def _round(values: np.ndarray, decimals: int) -> list:
@@ -93,11 +108,16 @@ class PartialWriter:
         except OSError as err:
             raise PosetrackError(f"{self.path}: cannot create ({err.strerror}); check the output folder") from None
         self.frames = 0
+        self._failed = False
         self._line({"posetrack_partial": 1, **header})
 
     def _line(self, record: dict) -> None:
-        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._file.flush()
+        except OSError as err:
+            self._failed = True
+            raise write_error(self.path, err) from None
 
     def write_frame(self, index: int, meta: dict, track_ids, scores, boxes, keypoints, coco_keypoints=None) -> None:
         n = len(track_ids)
@@ -111,8 +131,13 @@ class PartialWriter:
         self.frames += 1
 
     def close(self) -> None:
-        if not self._file.closed:
+        if self._file.closed:
+            return
+        try:
             self._file.close()
+        except OSError as err:
+            if not self._failed:  # else the write that failed was reported already
+                raise write_error(self.path, err) from None
 
 
 def read_partial(path: str | os.PathLike) -> tuple[dict, Iterator[dict]]:
@@ -166,8 +191,10 @@ def finalize(partial: Path, out: Path, fmt: str) -> int:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, out)
-    except BaseException:
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise write_error(out, err) from None
         raise
     return frames
 

@@ -107,7 +107,7 @@ def _run_jobs(pipeline, jobs, out_dir, video, overwrite, quiet, ranks):
             outcomes.append(Outcome(job.name, "done", result.frames, result.seconds))
             say(f"{prefix}done {job.name}: {result.frames} frames, {result.tracks} tracks, "
                 f"{result.frames / max(result.seconds, 1e-9):.1f} frames/s")
-        if outcomes[-1].status == "failed":
+        if outcomes[-1].status == "failed" and not quiet:  # quiet: only the summary names it
             tqdm.write(f"{prefix}FAILED {job.name}: {outcomes[-1].message}", file=sys.stderr)
     return outcomes, times
 

@@ -19,7 +19,8 @@ from ..io import FrameSource, open_source
 from ..io.video import SourceInfo, as_rate
 from ..types import Frame
 
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts")
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts",
+                    ".m2ts", ".3gp", ".ogv", ".gif", ".h264", ".264", ".h265", ".hevc", ".mjpeg")
 
 
 @dataclass

@@ -2,9 +2,12 @@
 loss curve inside (``meta``), so the file says how it was made.
 
     python -m posetrack.demo.export pose runs/demo_pose posetrack/data/demo_pose.pth
-    python -m posetrack.demo.export detector runs/demo_detector posetrack/data/demo_detector.pth
+    python -m posetrack.demo.export detector runs/demo_detector_finetune posetrack/data/demo_detector.pth \
+        --first-stage runs/demo_detector
 
-The run's ``best.pth`` (best validation) is taken when it exists, else ``last.pth`` (a run stopped early).
+The run's ``best.pth`` (best validation) is taken when it exists, else ``last.pth`` (a run stopped early). A
+second-stage run (a fine-tune started from another run's checkpoint) records that first run too:
+``meta["demo"]["first_stage"]`` holds its config, epoch, step, loss and validation numbers.
 """
 from __future__ import annotations
 
@@ -53,6 +56,17 @@ def export_pose(run: str | Path, dest: str | Path, extra: dict | None = None) ->
     return info.meta
 
 
+def first_stage_summary(run: str | Path) -> dict:
+    """What a second-stage file should say of the run it started from."""
+    from ..pose.checkpoint import read_checkpoint_file
+
+    source = run_checkpoint(Path(run))
+    meta = read_checkpoint_file(source).get("meta") or {}
+    keep = ("epoch", "step", "loss", "val", "config")
+    return {"checkpoint": source.name, **{k: meta[k] for k in keep if k in meta},
+            "loss_curve": loss_curve(Path(run)), **({"demo": meta["demo"]} if "demo" in meta else {})}
+
+
 def export_detector(run: str | Path, dest: str | Path, extra: dict | None = None) -> dict:
     from ..pose.checkpoint import read_checkpoint_file
 
@@ -75,8 +89,11 @@ def main(argv=None) -> None:
     parser.add_argument("dest")
     parser.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
                         help="Extra provenance recorded in meta['demo'] (repeatable).")
+    parser.add_argument("--first-stage", metavar="RUN", help="The run this one was fine-tuned from (recorded).")
     a = parser.parse_args(argv)
     extra = dict(n.split("=", 1) for n in a.note)
+    if a.first_stage:
+        extra["first_stage"] = first_stage_summary(a.first_stage)
     meta = (export_pose if a.kind == "pose" else export_detector)(a.run, a.dest, extra)
     val = {k: round(v, 2) for k, v in (meta.get("val") or {}).items() if k in ("mAP", "MOTA", "AP", "AP50")}
     size = Path(a.dest).stat().st_size / 1e6

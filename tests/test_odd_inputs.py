@@ -22,18 +22,7 @@ from posetrack.io import open_source
 from posetrack.run.inputs import discover_jobs
 from posetrack.run.outputs import ensure_writable
 from posetrack.types import Frame, Sequence
-
-
-def _frame(i: int, size=(64, 48)) -> np.ndarray:
-    """Brightness encodes the index modulo 12 (survives lossy coding); the noise makes every frame costly."""
-    rng = np.random.default_rng(i)
-    image = rng.integers(0, 40, (size[1], size[0], 3), dtype=np.uint8)
-    image[8:-8, 8:-8] = 20 * (i % 12) + 10
-    return image
-
-
-def _index_of(image: np.ndarray) -> int:
-    return int(round((float(image[12:-12, 12:-12].mean()) - 10) / 20))
+from test_io import _frame, _index_of  # frames that carry their index through lossy coding
 
 
 def _encode(path, codec: str, n: int, options=None, container_options=None, size=(64, 48)) -> None:

@@ -4,7 +4,9 @@
 #   2. train the pose network and the detector at the same time on one GPU, from the committed configs
 #      configs/synthetic/pose_r18_128x96.yaml and configs/synthetic/detector_mobilenet_320.yaml; then the
 #      detector's second stage, configs/synthetic/detector_mobilenet_320_finetune.yaml (the learning-rate drop
-#      the first run's cap cut off; 480 steps of 8 images, about 20 minutes on 2 CPU cores);
+#      the first run's cap cut off; 480 steps of 8 images, about 20 minutes on 2 CPU cores), and the pose
+#      network's, configs/synthetic/pose_r18_192x128_finetune.yaml (the same weights fine-tuned at a 128x192
+#      input; 800 steps of 48 crops, about 30 minutes on 2 CPU cores);
 #   3. export both as fp16 files with their config, validation numbers and loss curve inside.
 #
 #   scripts/train_demo_models.sh                 # the shipped models (one H100: ~8 minutes)
@@ -26,8 +28,9 @@ FINETUNE_SECONDS=${FINETUNE_SECONDS:-3600}
 POSE_CONFIG=configs/synthetic/pose_r18_128x96.yaml
 DETECTOR_CONFIG=configs/synthetic/detector_mobilenet_320.yaml
 FINETUNE_CONFIG=configs/synthetic/detector_mobilenet_320_finetune.yaml
+POSE_FINETUNE_CONFIG=configs/synthetic/pose_r18_192x128_finetune.yaml
 
-pose_set=() detector_set=() finetune_set=()
+pose_set=() detector_set=() finetune_set=() pose_finetune_set=()
 if [[ "$DATA" != data/synthetic ]]; then
   pose_set+=(--set "data.train.root=$DATA" --set "data.val.root=$DATA")
   detector_set+=(--set "data.train.annotations=$DATA/annotations/person_keypoints_train.json"
@@ -43,6 +46,8 @@ if [[ -n "${DEMO_TINY:-}" ]]; then
                  --set optim.milestones=[1])
   finetune_set=(--set optim.epochs=1 --set optim.max_iters_per_epoch=2 --set optim.batch_size=2 --set val.every=1
                 --set val.max_images=4 --set optim.milestones=[1])
+  pose_finetune_set=(--set optim.epochs=1 --set optim.max_iters_per_epoch=2 --set optim.batch_size=8
+                     --set val.batch_size=16 --set optim.milestones=[1])
 else
   world=(--parts 16 --sequences 30 --frames 40 --val-sequences 4 --val-frames 40 --jobs "$JOBS")
 fi
@@ -76,10 +81,19 @@ timeout "$FINETUNE_SECONDS" python -m posetrack train-detector "$FINETUNE_CONFIG
 echo "   exit $finetune_rc; $(( $(date +%s) - start )) s"
 tail -n 2 "$RUNS/detector_finetune.log"
 
+echo "== 2c/3 pose second stage (128x192 input) from $RUNS/demo_pose"
+rm -rf "$RUNS/demo_pose_192x128"
+pose_finetune_rc=0
+timeout "$FINETUNE_SECONDS" python -m posetrack train "$POSE_FINETUNE_CONFIG" --out "$RUNS/demo_pose_192x128" -q \
+  --set "model.init=$(ls "$RUNS"/demo_pose/best.pth 2>/dev/null || echo "$RUNS/demo_pose/last.pth")" \
+  "${pose_set[@]}" "${pose_finetune_set[@]}" >"$RUNS/pose_finetune.log" 2>&1 || pose_finetune_rc=$?
+echo "   exit $pose_finetune_rc; $(( $(date +%s) - start )) s"
+tail -n 2 "$RUNS/pose_finetune.log"
+
 echo "== 3/3 export -> $DEST"
 mkdir -p "$DEST"
-python -m posetrack.demo.export pose "$RUNS/demo_pose" "$DEST/demo_pose.pth" \
-  --note "config_file=$POSE_CONFIG" --note "exit_code=$pose_rc"
+python -m posetrack.demo.export pose "$RUNS/demo_pose_192x128" "$DEST/demo_pose.pth" \
+  --first-stage "$RUNS/demo_pose" --note "config_file=$POSE_FINETUNE_CONFIG" --note "exit_code=$pose_finetune_rc"
 python -m posetrack.demo.export detector "$RUNS/demo_detector_finetune" "$DEST/demo_detector.pth" \
   --first-stage "$RUNS/demo_detector" --note "config_file=$FINETUNE_CONFIG" --note "exit_code=$finetune_rc"
 echo "done in $(( $(date +%s) - start )) s"

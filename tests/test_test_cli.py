@@ -85,7 +85,8 @@ def test_coco_gt_boxes_score_what_eval_coco_and_training_validation_score(synth,
         report["metrics"], nan_ok=True)
     # Training's validation of the same network (loaded as a fine-tuning start) gives the same numbers.
     spec = DatasetSpec("coco-file", annotations=str(coco_ann(synth)), images=str(synth))
-    cfg = TrainConfig(model=ModelConfig(depth=18, input_size=(96, 128), deconv_filters=(128, 128, 128),
+    _, info = load_pose_model(coco_weights)
+    cfg = TrainConfig(model=ModelConfig(depth=18, input_size=tuple(info.input_size), deconv_filters=(128, 128, 128),
                                         init=str(coco_weights)),
                       data=DataConfig(train=spec, val=spec, workers=0), optim=OptimConfig(epochs=1),
                       val=ValConfig(batch_size=64), device="cpu")

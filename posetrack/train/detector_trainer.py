@@ -14,7 +14,6 @@ import math
 from pathlib import Path
 
 import torch
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
@@ -24,7 +23,7 @@ from . import distributed as dist
 from .datasets import check_bad_fraction
 from .detector_data import PERSON, PersonBoxes, box_ap, collate_detection
 from .recipe import DetectorModelConfig, DetectorTrainConfig
-from .runs import append_log, check_run_dir, save_atomic
+from .runs import RunTrainer, append_log, save_atomic
 
 FORMAT = "posetrack.detector"
 
@@ -88,23 +87,17 @@ def _freeze_stages(body: torch.nn.Module, variant: str, trainable: int) -> None:
         block.requires_grad_(False)
 
 
-class DetectorTrainer:
+class DetectorTrainer(RunTrainer):
     def __init__(self, cfg: DetectorTrainConfig, out: str | None = None, resume: bool = False,
                  progress: bool = True):
-        self.cfg = cfg.check()
-        self.out = Path(out or cfg.out)
-        self.ctx = dist.init_distributed(cfg.device)
-        self.device = self.ctx.device
-        self.progress = progress and self.ctx.is_main
-        last = check_run_dir(self.out, resume)
+        last = self._start_run(cfg, out, resume, progress)
         torch.manual_seed(cfg.seed)
         raw = _read(last) if last else None
         model = build_detector(cfg.model, load_weights=raw is None)
         if raw is not None:
             model.load_state_dict(raw["model"])
         self.net = model.to(self.device)
-        self.model = (DistributedDataParallel(self.net, device_ids=[self.device.index] if self.device.type == "cuda"
-                                              else None) if self.ctx.distributed else self.net)
+        self.model = self._parallel(self.net)
         o = cfg.optim
         params = [p for p in self.net.parameters() if p.requires_grad]
         self.optimizer = (torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
@@ -133,10 +126,6 @@ class DetectorTrainer:
         self.log(f"detector {cfg.model.variant} (init {cfg.model.init}): {len(self.dataset)} training images, "
                  f"{self.ctx.world_size} process(es) on {self.device}"
                  + (f"; resumed at epoch {self.start_epoch + 1}, step {self.step}" if raw is not None else ""))
-
-    def log(self, message: str) -> None:
-        if self.ctx.is_main:
-            tqdm.write(message)
 
     def lr_at(self, epoch: int, step: int) -> float:
         """Step decay per epoch (MultiStepLR) times the reference's linear warmup over the first steps."""

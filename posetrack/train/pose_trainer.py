@@ -8,10 +8,8 @@ validates and writes ``last.pth`` (everything needed to resume) and ``best.pth``
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import torch
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
@@ -22,7 +20,7 @@ from ..pose.network import PoseNetConfig, PoseResNet
 from . import distributed as dist
 from .datasets import KeypointDataset, check_bad_fraction, collate, load_samples
 from .recipe import TrainConfig
-from .runs import append_log, check_run_dir
+from .runs import RunTrainer, append_log
 from .targets import JointsMSELoss, default_sigma
 
 
@@ -69,14 +67,9 @@ def freeze_batchnorm(model: torch.nn.Module) -> None:
             module.eval()
 
 
-class PoseTrainer:
+class PoseTrainer(RunTrainer):
     def __init__(self, cfg: TrainConfig, out: str | None = None, resume: bool = False, progress: bool = True):
-        self.cfg = cfg.check()
-        self.out = Path(out or cfg.out)
-        self.ctx = dist.init_distributed(cfg.device)
-        self.device = self.ctx.device
-        self.progress = progress and self.ctx.is_main
-        last = check_run_dir(self.out, resume)
+        last = self._start_run(cfg, out, resume, progress)
         self._build_data()  # first: a wrong data path fails before any weights are fetched
         torch.manual_seed(cfg.seed)
         model, self.info = build_pose_model(cfg, cfg.data.train.layout, initialise=last is None)
@@ -97,8 +90,7 @@ class PoseTrainer:
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.net = model
-        self.model = (DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda"
-                                              else None) if self.ctx.distributed else model)
+        self.model = self._parallel(model)
         self.optimizer = self._optimizer()
         o = cfg.optim
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, list(o.milestones), o.gamma)
@@ -161,10 +153,6 @@ class PoseTrainer:
     @property
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
-
-    def log(self, message: str) -> None:
-        if self.ctx.is_main:
-            tqdm.write(message)
 
     def fit(self) -> dict:
         """Train the configured epochs; returns ``{"epoch", "step", "best", "best_epoch", "last_val"}``."""

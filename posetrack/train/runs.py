@@ -23,6 +23,35 @@ def check_run_dir(out: Path, resume: bool) -> Path | None:
     return last if resume else None
 
 
+class RunTrainer:
+    """What the pose and the detector trainers share: the checked config, the run folder, the process group and
+    device, logging from rank 0, and the DistributedDataParallel wrapper."""
+
+    def _start_run(self, cfg, out: str | None, resume: bool, progress: bool) -> Path | None:
+        """Set ``cfg``, ``out``, ``ctx``, ``device`` and ``progress``; return ``last.pth`` when resuming."""
+        from . import distributed as dist
+
+        self.cfg = cfg.check()
+        self.out = Path(out or cfg.out)
+        self.ctx = dist.init_distributed(cfg.device)
+        self.device = self.ctx.device
+        self.progress = progress and self.ctx.is_main
+        return check_run_dir(self.out, resume)
+
+    def _parallel(self, net: torch.nn.Module) -> torch.nn.Module:
+        if not self.ctx.distributed:
+            return net
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    def log(self, message: str) -> None:
+        if self.ctx.is_main:
+            from tqdm import tqdm
+
+            tqdm.write(message)
+
+
 def append_log(out: Path, entry: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "log.jsonl", "a", encoding="utf-8") as f:

@@ -15,14 +15,12 @@ from posetrack.pose.weights import resolve
 from posetrack.train.datasets import DatasetSpec, load_samples
 from posetrack.train.pose_trainer import PoseTrainer
 from posetrack.train.recipe import DataConfig, ModelConfig, OptimConfig, TrainConfig, ValConfig
+from test_train import small_synth
 
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
-    root = tmp_path_factory.mktemp("synth")
-    assert main(["synth", str(root), "--split", "val", "--sequences", "2", "--frames", "12", "--people", "2",
-                 "--seed", "3", "--width", "256", "--height", "192", "--noise", "2", "--no-video"]) == 0
-    return root
+    return small_synth(tmp_path_factory, "val")
 
 
 @pytest.fixture(scope="module")

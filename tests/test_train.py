@@ -23,12 +23,17 @@ from posetrack.train.recipe import DataConfig, ModelConfig, OptimConfig, TrainCo
 from posetrack.train.targets import JointsMSELoss, heatmap_targets
 
 
-@pytest.fixture(scope="module")
-def synth(tmp_path_factory):
+def small_synth(tmp_path_factory, split: str):
+    """Two short 256x192 synthetic sequences of two people (COCO and PoseTrack files) in ``split``."""
     root = tmp_path_factory.mktemp("synth")
-    assert main(["synth", str(root), "--split", "train", "--sequences", "2", "--frames", "12", "--people", "2",
+    assert main(["synth", str(root), "--split", split, "--sequences", "2", "--frames", "12", "--people", "2",
                  "--seed", "3", "--width", "256", "--height", "192", "--noise", "2", "--no-video"]) == 0
     return root
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    return small_synth(tmp_path_factory, "train")
 
 
 def coco_spec(root: Path) -> DatasetSpec:

@@ -263,6 +263,22 @@ def test_resume_continues_at_the_same_step_with_the_same_learning_rate(synth, tm
         torch.testing.assert_close(wa[key], wb[key], rtol=1e-5, atol=1e-7)
 
 
+def test_resume_with_a_longer_schedule_follows_the_configured_milestones(synth, tmp_path):
+    """A run saved with milestones (2,) and resumed with (3,): the rates follow the new config from the resume
+    on (the official train.py rebuilds its scheduler from the config), and so does a later resume."""
+    spec = coco_spec(synth)
+    short = tiny_config(spec, epochs=1, milestones=(2,), max_iters_per_epoch=1)
+    PoseTrainer(short, out=str(tmp_path / "r"), progress=False).fit()
+    longer = tiny_config(spec, epochs=4, milestones=(3,), max_iters_per_epoch=1)
+    resumed = PoseTrainer(longer, out=str(tmp_path / "r"), resume=True, progress=False)
+    assert resumed.lr == pytest.approx(1e-3)
+    resumed.fit()
+    assert [e["lr"] for e in read_log(tmp_path / "r")] == pytest.approx([1e-3, 1e-3, 1e-3, 1e-4])
+    # A resume whose schedule has already passed a milestone starts at the dropped rate.
+    earlier = tiny_config(spec, epochs=5, milestones=(1,), max_iters_per_epoch=1)
+    assert PoseTrainer(earlier, out=str(tmp_path / "r"), resume=True, progress=False).lr == pytest.approx(1e-4)
+
+
 def test_posetrack_fine_tuning_from_a_coco_checkpoint_validates_with_posetrack_map(synth, tmp_path):
     coco = tiny_config(coco_spec(synth), max_iters_per_epoch=1)
     PoseTrainer(coco, out=str(tmp_path / "coco"), progress=False).fit()

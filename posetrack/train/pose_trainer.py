@@ -8,6 +8,8 @@ validates and writes ``last.pth`` (everything needed to resume) and ``best.pth``
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
+from collections import Counter
 
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
@@ -136,12 +138,26 @@ class PoseTrainer(RunTrainer):
                  + (f"; {s.bad} bad, e.g. {s.examples[0]}" if s.bad and s.examples else "")
                  + f"; heatmap sigma {sigma:g}")
 
+    def _configured_schedule(self) -> None:
+        """After a resume, the configured milestones and gamma rule the rest of the run, as in the official
+        ``train.py`` (which rebuilds its MultiStepLR from the config with ``last_epoch``); a restored scheduler
+        would keep the milestones of the run that saved it. The same config gives the same rates either way."""
+        o = self.cfg.optim
+        sched = self.scheduler
+        sched.milestones = Counter(o.milestones)
+        sched.gamma = o.gamma
+        drops = bisect_right(sorted(o.milestones), sched.last_epoch)
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * o.gamma ** drops
+        sched._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
     def _restore(self, raw: dict) -> None:
         state = raw.get("train_state")
         if not isinstance(state, dict):
             raise PosetrackError(f"{self.out / 'last.pth'} has no training state; it cannot be resumed")
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        self._configured_schedule()
         self.scaler.load_state_dict(state["scaler"])
         self.start_epoch, self.step = state["epoch"] + 1, state["step"]
         self.best, self.best_epoch = state["best"], state["best_epoch"]

@@ -6,15 +6,17 @@
 #      detector's second stage, configs/synthetic/detector_mobilenet_320_finetune.yaml (the learning-rate drop
 #      the first run's cap cut off; 480 steps of 8 images, about 20 minutes on 2 CPU cores), and the pose
 #      network's, configs/synthetic/pose_r18_192x128_finetune.yaml (the same weights fine-tuned at a 128x192
-#      input; 800 steps of 48 crops, about 30 minutes on 2 CPU cores);
+#      input; 800 steps of 48 crops, about 30 minutes on 2 CPU cores) and its third,
+#      configs/synthetic/pose_r18_192x128_stage3.yaml (2 000 steps at the official learning rate, where it learns
+#      left from right; about 75 minutes on 2 CPU cores);
 #   3. export both as fp16 files with their config, validation numbers and loss curve inside.
 #
 #   scripts/train_demo_models.sh                 # the shipped models (one H100: ~8 minutes)
 #   DEMO_TINY=1 scripts/train_demo_models.sh     # smoke run on a CPU: tiny data, a few steps
 #
 # Environment: DEMO_DATA (data/synthetic), DEMO_RUNS (runs), DEMO_DEST (posetrack/data), DEMO_JOBS (16 render
-# processes), POSE_SECONDS / DETECTOR_SECONDS / FINETUNE_SECONDS (wall-clock caps; a capped run exports its best
-# or last epoch).
+# processes), POSE_SECONDS / DETECTOR_SECONDS / FINETUNE_SECONDS / STAGE3_SECONDS (wall-clock caps; a capped run
+# exports its best or last epoch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,12 +27,14 @@ JOBS=${DEMO_JOBS:-16}
 POSE_SECONDS=${POSE_SECONDS:-600}
 DETECTOR_SECONDS=${DETECTOR_SECONDS:-600}
 FINETUNE_SECONDS=${FINETUNE_SECONDS:-3600}
+STAGE3_SECONDS=${STAGE3_SECONDS:-7200}
 POSE_CONFIG=configs/synthetic/pose_r18_128x96.yaml
 DETECTOR_CONFIG=configs/synthetic/detector_mobilenet_320.yaml
 FINETUNE_CONFIG=configs/synthetic/detector_mobilenet_320_finetune.yaml
 POSE_FINETUNE_CONFIG=configs/synthetic/pose_r18_192x128_finetune.yaml
+POSE_STAGE3_CONFIG=configs/synthetic/pose_r18_192x128_stage3.yaml
 
-pose_set=() detector_set=() finetune_set=() pose_finetune_set=()
+pose_set=() detector_set=() finetune_set=() pose_finetune_set=() pose_stage3_set=()
 if [[ "$DATA" != data/synthetic ]]; then
   pose_set+=(--set "data.train.root=$DATA" --set "data.val.root=$DATA")
   detector_set+=(--set "data.train.annotations=$DATA/annotations/person_keypoints_train.json"
@@ -48,6 +52,7 @@ if [[ -n "${DEMO_TINY:-}" ]]; then
                 --set val.max_images=4 --set optim.milestones=[1])
   pose_finetune_set=(--set optim.epochs=1 --set optim.max_iters_per_epoch=2 --set optim.batch_size=8
                      --set val.batch_size=16 --set optim.milestones=[1])
+  pose_stage3_set=("${pose_finetune_set[@]}" --set val.every=1)
 else
   world=(--parts 16 --sequences 30 --frames 40 --val-sequences 4 --val-frames 40 --jobs "$JOBS")
 fi
@@ -90,10 +95,20 @@ timeout "$FINETUNE_SECONDS" python -m posetrack train "$POSE_FINETUNE_CONFIG" --
 echo "   exit $pose_finetune_rc; $(( $(date +%s) - start )) s"
 tail -n 2 "$RUNS/pose_finetune.log"
 
+echo "== 2d/3 pose third stage (learning rate 1e-3) from $RUNS/demo_pose_192x128"
+rm -rf "$RUNS/demo_pose_stage3"
+pose_stage3_rc=0
+timeout "$STAGE3_SECONDS" python -m posetrack train "$POSE_STAGE3_CONFIG" --out "$RUNS/demo_pose_stage3" -q \
+  --set "model.init=$(ls "$RUNS"/demo_pose_192x128/best.pth 2>/dev/null || echo "$RUNS/demo_pose_192x128/last.pth")" \
+  "${pose_set[@]}" "${pose_stage3_set[@]}" >"$RUNS/pose_stage3.log" 2>&1 || pose_stage3_rc=$?
+echo "   exit $pose_stage3_rc; $(( $(date +%s) - start )) s"
+tail -n 2 "$RUNS/pose_stage3.log"
+
 echo "== 3/3 export -> $DEST"
 mkdir -p "$DEST"
-python -m posetrack.demo.export pose "$RUNS/demo_pose_192x128" "$DEST/demo_pose.pth" \
-  --first-stage "$RUNS/demo_pose" --note "config_file=$POSE_FINETUNE_CONFIG" --note "exit_code=$pose_finetune_rc"
+python -m posetrack.demo.export pose "$RUNS/demo_pose_stage3" "$DEST/demo_pose.pth" \
+  --first-stage "$RUNS/demo_pose" --second-stage "$RUNS/demo_pose_192x128" \
+  --note "config_file=$POSE_STAGE3_CONFIG" --note "exit_code=$pose_stage3_rc"
 python -m posetrack.demo.export detector "$RUNS/demo_detector_finetune" "$DEST/demo_detector.pth" \
   --first-stage "$RUNS/demo_detector" --note "config_file=$FINETUNE_CONFIG" --note "exit_code=$finetune_rc"
 echo "done in $(( $(date +%s) - start )) s"

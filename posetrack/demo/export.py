@@ -6,8 +6,9 @@ loss curve inside (``meta``), so the file says how it was made.
         --first-stage runs/demo_detector
 
 The run's ``best.pth`` (best validation) is taken when it exists, else ``last.pth`` (a run stopped early). A
-second-stage run (a fine-tune started from another run's checkpoint) records that first run too:
-``meta["demo"]["first_stage"]`` holds its config, epoch, step, loss and validation numbers.
+later-stage run (a fine-tune started from another run's checkpoint) records the runs before it too:
+``meta["demo"]["first_stage"]`` (and, for a third stage, ``["second_stage"]``) holds each one's config, epoch,
+step, loss and validation numbers.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def export_pose(run: str | Path, dest: str | Path, extra: dict | None = None) ->
 
 
 def first_stage_summary(run: str | Path) -> dict:
-    """What a second-stage file should say of the run it started from."""
+    """What a later-stage file should say of an earlier run of its chain."""
     from ..pose.checkpoint import read_checkpoint_file
 
     source = run_checkpoint(Path(run))
@@ -89,11 +90,15 @@ def main(argv=None) -> None:
     parser.add_argument("dest")
     parser.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
                         help="Extra provenance recorded in meta['demo'] (repeatable).")
-    parser.add_argument("--first-stage", metavar="RUN", help="The run this one was fine-tuned from (recorded).")
+    parser.add_argument("--first-stage", metavar="RUN", help="The first run of this model's chain (recorded).")
+    parser.add_argument("--second-stage", metavar="RUN",
+                        help="For a third stage: the run it was fine-tuned from, itself started from --first-stage.")
     a = parser.parse_args(argv)
     extra = dict(n.split("=", 1) for n in a.note)
     if a.first_stage:
         extra["first_stage"] = first_stage_summary(a.first_stage)
+    if a.second_stage:
+        extra["second_stage"] = first_stage_summary(a.second_stage)
     meta = (export_pose if a.kind == "pose" else export_detector)(a.run, a.dest, extra)
     val = {k: round(v, 2) for k, v in (meta.get("val") or {}).items() if k in ("mAP", "MOTA", "AP", "AP50")}
     size = Path(a.dest).stat().st_size / 1e6

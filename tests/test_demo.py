@@ -53,10 +53,11 @@ def test_packaged_pose_model_loads_by_name_and_records_its_committed_configs():
 
 
 def without_paths(config: dict) -> dict:
-    """A training config less what says where things were on the training machine (the data and the first
-    stage's checkpoint, which scripts/train_demo_models.sh passes with --set)."""
+    """A training config less what says where things were on the training machine (the data, the run folder and
+    the previous stage's checkpoint, which scripts/train_demo_models.sh passes with --out and --set)."""
     config = plain(config)
     config["model"].pop("init")
+    config.pop("out")
     for split in ("train", "val"):
         for key in ("root", "annotations", "images"):
             config["data"][split].pop(key, None)

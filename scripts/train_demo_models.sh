@@ -77,32 +77,33 @@ wait "$pose_pid" || pose_rc=$?
 echo "   pose exit $pose_rc, detector exit $detector_rc (124: stopped by the cap); $(( $(date +%s) - start )) s"
 tail -n 3 "$RUNS/pose.log" "$RUNS/detector.log"
 
+# A later stage: COMMAND CONFIG FROM TO LOG CAP [--set ...], started from run FROM's best (else last) checkpoint
+# into run TO. Leaves its exit code in stage_rc (124: stopped by the cap).
+later_stage() {
+  local command=$1 config=$2 from=$3 to=$4 log=$5 cap=$6
+  shift 6
+  rm -rf "${RUNS:?}/$to"
+  stage_rc=0
+  timeout "$cap" python -m posetrack "$command" "$config" --out "$RUNS/$to" -q \
+    --set "model.init=$(ls "$RUNS/$from"/best.pth 2>/dev/null || echo "$RUNS/$from/last.pth")" "$@" \
+    >"$RUNS/$log" 2>&1 || stage_rc=$?
+  echo "   exit $stage_rc; $(( $(date +%s) - start )) s"
+  tail -n 2 "$RUNS/$log"
+}
+
 echo "== 2b/3 detector second stage from $RUNS/demo_detector"
-rm -rf "$RUNS/demo_detector_finetune"
-finetune_rc=0
-timeout "$FINETUNE_SECONDS" python -m posetrack train-detector "$FINETUNE_CONFIG" --out "$RUNS/demo_detector_finetune" \
-  -q --set "model.init=$(ls "$RUNS"/demo_detector/best.pth 2>/dev/null || echo "$RUNS/demo_detector/last.pth")" \
-  "${detector_set[@]}" "${finetune_set[@]}" >"$RUNS/detector_finetune.log" 2>&1 || finetune_rc=$?
-echo "   exit $finetune_rc; $(( $(date +%s) - start )) s"
-tail -n 2 "$RUNS/detector_finetune.log"
+later_stage train-detector "$FINETUNE_CONFIG" demo_detector demo_detector_finetune detector_finetune.log \
+  "$FINETUNE_SECONDS" "${detector_set[@]}" "${finetune_set[@]}"
+finetune_rc=$stage_rc
 
 echo "== 2c/3 pose second stage (128x192 input) from $RUNS/demo_pose"
-rm -rf "$RUNS/demo_pose_192x128"
-pose_finetune_rc=0
-timeout "$FINETUNE_SECONDS" python -m posetrack train "$POSE_FINETUNE_CONFIG" --out "$RUNS/demo_pose_192x128" -q \
-  --set "model.init=$(ls "$RUNS"/demo_pose/best.pth 2>/dev/null || echo "$RUNS/demo_pose/last.pth")" \
-  "${pose_set[@]}" "${pose_finetune_set[@]}" >"$RUNS/pose_finetune.log" 2>&1 || pose_finetune_rc=$?
-echo "   exit $pose_finetune_rc; $(( $(date +%s) - start )) s"
-tail -n 2 "$RUNS/pose_finetune.log"
+later_stage train "$POSE_FINETUNE_CONFIG" demo_pose demo_pose_192x128 pose_finetune.log "$FINETUNE_SECONDS" \
+  "${pose_set[@]}" "${pose_finetune_set[@]}"
 
 echo "== 2d/3 pose third stage (learning rate 1e-3) from $RUNS/demo_pose_192x128"
-rm -rf "$RUNS/demo_pose_stage3"
-pose_stage3_rc=0
-timeout "$STAGE3_SECONDS" python -m posetrack train "$POSE_STAGE3_CONFIG" --out "$RUNS/demo_pose_stage3" -q \
-  --set "model.init=$(ls "$RUNS"/demo_pose_192x128/best.pth 2>/dev/null || echo "$RUNS/demo_pose_192x128/last.pth")" \
-  "${pose_set[@]}" "${pose_stage3_set[@]}" >"$RUNS/pose_stage3.log" 2>&1 || pose_stage3_rc=$?
-echo "   exit $pose_stage3_rc; $(( $(date +%s) - start )) s"
-tail -n 2 "$RUNS/pose_stage3.log"
+later_stage train "$POSE_STAGE3_CONFIG" demo_pose_192x128 demo_pose_stage3 pose_stage3.log "$STAGE3_SECONDS" \
+  "${pose_set[@]}" "${pose_stage3_set[@]}"
+pose_stage3_rc=$stage_rc
 
 echo "== 3/3 export -> $DEST"
 mkdir -p "$DEST"

@@ -9,7 +9,6 @@ torchrun, rank 0 logs, validates (COCO box AP of the person class) and writes ``
 """
 from __future__ import annotations
 
-import bisect
 import math
 from pathlib import Path
 
@@ -128,9 +127,9 @@ class DetectorTrainer(RunTrainer):
                  + (f"; resumed at epoch {self.start_epoch + 1}, step {self.step}" if raw is not None else ""))
 
     def lr_at(self, epoch: int, step: int) -> float:
-        """Step decay per epoch (MultiStepLR) times the reference's linear warmup over the first steps."""
+        """Step decay per epoch (``step_decay``) times the reference's linear warmup over the first steps."""
         o = self.cfg.optim
-        lr = o.lr * o.gamma ** bisect.bisect_right(list(o.milestones), epoch)
+        lr = self.step_decay(epoch)
         if step < o.warmup_iters:
             lr *= o.warmup_factor + (1 - o.warmup_factor) * step / o.warmup_iters
         return lr

@@ -8,8 +8,6 @@ validates and writes ``last.pth`` (everything needed to resume) and ``best.pth``
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
-from collections import Counter
 
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
@@ -95,7 +93,6 @@ class PoseTrainer(RunTrainer):
         self.model = self._parallel(model)
         self.optimizer = self._optimizer()
         o = cfg.optim
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, list(o.milestones), o.gamma)
         self.amp = o.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.criterion = JointsMSELoss()
@@ -138,28 +135,14 @@ class PoseTrainer(RunTrainer):
                  + (f"; {s.bad} bad, e.g. {s.examples[0]}" if s.bad and s.examples else "")
                  + f"; heatmap sigma {sigma:g}")
 
-    def _configured_schedule(self) -> None:
-        """After a resume, the configured milestones and gamma rule the rest of the run, as in the official
-        ``train.py`` (which rebuilds its MultiStepLR from the config with ``last_epoch``); a restored scheduler
-        would keep the milestones of the run that saved it. The same config gives the same rates either way."""
-        o = self.cfg.optim
-        sched = self.scheduler
-        sched.milestones = Counter(o.milestones)
-        sched.gamma = o.gamma
-        drops = bisect_right(sorted(o.milestones), sched.last_epoch)
-        for group in self.optimizer.param_groups:
-            group["lr"] = group["initial_lr"] * o.gamma ** drops
-        sched._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
     def _restore(self, raw: dict) -> None:
         state = raw.get("train_state")
         if not isinstance(state, dict):
             raise PosetrackError(f"{self.out / 'last.pth'} has no training state; it cannot be resumed")
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self._configured_schedule()
         self.scaler.load_state_dict(state["scaler"])
         self.start_epoch, self.step = state["epoch"] + 1, state["step"]
+        self._set_lr(self.step_decay(self.start_epoch))
         self.best, self.best_epoch = state["best"], state["best_epoch"]
         dist.set_rng_state(state["rng"])
         self.log(f"resumed {self.out / 'last.pth'}: epoch {self.start_epoch + 1}, step {self.step}, "
@@ -170,13 +153,17 @@ class PoseTrainer(RunTrainer):
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
+    def _set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
     def fit(self) -> dict:
         """Train the configured epochs; returns ``{"epoch", "step", "best", "best_epoch", "last_val"}``."""
         metrics: dict = {}
         try:
             for epoch in range(self.start_epoch, self.cfg.optim.epochs):
+                self._set_lr(self.step_decay(epoch))
                 loss, lr = self.train_epoch(epoch), self.lr
-                self.scheduler.step()
                 metrics = self._validate_if_due(epoch)
                 shown = "".join(f", {k} {v:.2f}" for k, v in metrics.items() if k in (self.metric, "AP50", "MOTA"))
                 self.log(f"epoch {epoch + 1}/{self.cfg.optim.epochs}: loss {loss:.4e}, lr {lr:g}{shown}")
@@ -293,7 +280,7 @@ class PoseTrainer(RunTrainer):
                 "val": metrics, "config": self.cfg.to_dict()}
         self.info.meta = meta
         state = {"epoch": epoch, "step": self.step, "optimizer": self.optimizer.state_dict(),
-                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+                 "scaler": self.scaler.state_dict(),
                  "rng": dist.rng_state(), "best": self.best, "best_epoch": self.best_epoch,
                  "world_size": self.ctx.world_size}
         model = self.net.module if hasattr(self.net, "module") else self.net

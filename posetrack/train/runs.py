@@ -2,6 +2,7 @@
 everything needed to resume) and ``best.pth`` (the weights that validated best)."""
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import tempfile
@@ -44,6 +45,13 @@ class RunTrainer:
         from torch.nn.parallel import DistributedDataParallel
 
         return DistributedDataParallel(net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    def step_decay(self, epoch: int) -> float:
+        """The learning rate of (0-based) ``epoch``: ``optim.lr`` times ``gamma`` for each milestone reached, the
+        MultiStepLR rule. It is computed from the config, so a resumed run follows the config it is resumed with,
+        as the official ``train.py`` (which rebuilds its scheduler from the config) does."""
+        o = self.cfg.optim
+        return o.lr * o.gamma ** bisect.bisect_right(list(o.milestones), epoch)
 
     def log(self, message: str) -> None:
         if self.ctx.is_main:

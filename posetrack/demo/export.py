@@ -57,7 +57,7 @@ def export_pose(run: str | Path, dest: str | Path, extra: dict | None = None) ->
     return info.meta
 
 
-def first_stage_summary(run: str | Path) -> dict:
+def stage_summary(run: str | Path) -> dict:
     """What a later-stage file should say of an earlier run of its chain."""
     from ..pose.checkpoint import read_checkpoint_file
 
@@ -96,9 +96,9 @@ def main(argv=None) -> None:
     a = parser.parse_args(argv)
     extra = dict(n.split("=", 1) for n in a.note)
     if a.first_stage:
-        extra["first_stage"] = first_stage_summary(a.first_stage)
+        extra["first_stage"] = stage_summary(a.first_stage)
     if a.second_stage:
-        extra["second_stage"] = first_stage_summary(a.second_stage)
+        extra["second_stage"] = stage_summary(a.second_stage)
     meta = (export_pose if a.kind == "pose" else export_detector)(a.run, a.dest, extra)
     val = {k: round(v, 2) for k, v in (meta.get("val") or {}).items() if k in ("mAP", "MOTA", "AP", "AP50")}
     size = Path(a.dest).stat().st_size / 1e6

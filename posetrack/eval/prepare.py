@@ -30,6 +30,12 @@ EVAL_SLOTS = joint_mapping("posetrack18", "posetrack15")
 NUM_JOINTS = 15
 
 
+
+def head_sizes(heads: np.ndarray) -> np.ndarray:
+    """poseval's PCKh unit for ``(G, 4)`` x1, y1, x2, y2 head boxes: 0.6 x the box diagonal."""
+    heads = np.asarray(heads, np.float64).reshape(-1, 4)
+    return 0.6 * np.hypot(heads[:, 2] - heads[:, 0], heads[:, 3] - heads[:, 1])
+
 @dataclass
 class EvalFrame:
     """One evaluated frame: G ground-truth and P predicted people over poseval's 15 joints."""
@@ -158,7 +164,7 @@ def prepare_sequence(gt: Sequence, pred: Sequence, name: str, min_joint_score: f
         if bad_head.any() and len(pk):
             raise PosetrackError(f"{name}: ground-truth image {g.file_name} has a person without a head box "
                                  "(bbox_head / x1..y2); PCKh is normalised by it")
-        head_size = 0.6 * np.hypot(heads[:, 2] - heads[:, 0], heads[:, 3] - heads[:, 1])
+        head_size = head_sizes(heads)
         frames.append(EvalFrame(
             gt_xy=gk[..., :2], gt_has=g_has, gt_ids=gt_ids.astype(np.int64), head_size=head_size,
             pr_xy=pk[..., :2], pr_has=p_has, pr_score=scores, pr_ids=pr_ids.astype(np.int64),

@@ -53,16 +53,16 @@ def pair_counts(heatmaps: torch.Tensor, to_frame, gt: np.ndarray, threshold: np.
         def hit(p, g):
             return np.linalg.norm(p - g, axis=1) <= thr
 
-        second = {}
+        # Each joint moved to its channel's second mode (where that mode is strong enough), the other kept.
+        alt, strong = coords.clone(), {}
         for j in (l, r):
-            c2, v2 = second_modes(heatmaps[both, j], pixels[both, j], radius)
-            full = coords[both].clone()
-            full[:, j] = c2
-            second[j] = (to_frame_rows(to_frame, full, both)[:, j], (v2 >= min_ratio * values[both, j]).numpy())
+            alt[:, j], v2 = second_modes(heatmaps[:, j], pixels[:, j], radius)
+            strong[j] = (v2 >= min_ratio * values[:, j]).numpy()[both]
+        alt_frame = to_frame(alt.numpy())[both]
         correct_l, correct_r = hit(pl, gl), hit(pr, gr)
         plain = correct_l.astype(int) + correct_r
-        options = [plain, hit(pl, gl).astype(int) + hit(second[r][0], gr) * second[r][1],
-                   hit(second[l][0], gl) * second[l][1] + hit(pr, gr).astype(int)]
+        options = [plain, correct_l.astype(int) + (hit(alt_frame[:, r], gr) & strong[r]),
+                   (hit(alt_frame[:, l], gl) & strong[l]).astype(int) + correct_r]
         out[name] = {
             "pairs": int(both.sum()),
             "same_pred": int((pixels[both, l] == pixels[both, r]).all(1).sum()),
@@ -74,16 +74,12 @@ def pair_counts(heatmaps: torch.Tensor, to_frame, gt: np.ndarray, threshold: np.
     return out
 
 
-def to_frame_rows(to_frame, coords: torch.Tensor, rows: np.ndarray) -> np.ndarray:
-    """``to_frame`` for a subset of the people (``rows``, a boolean mask over all N)."""
-    full = np.zeros((len(rows),) + tuple(coords.shape[1:]), np.float32)
-    full[rows] = coords.numpy()
-    return to_frame(full)[rows]
-
-
 def people(gt_folder: Path, images: Path, every: int):
     """``(image path, (K, 3) keypoints, PCKh threshold)`` of every ``every``-th labelled person with a head box."""
+    from ..eval.ap import DIST_THRESHOLD
+    from ..eval.prepare import head_sizes
     from ..formats import posetrack18
+
     files = sorted(gt_folder.glob("*.json"))
     if not files:
         raise PosetrackError(f"no PoseTrack annotation files in {gt_folder}; pass the folder holding <sequence>.json")
@@ -98,9 +94,8 @@ def people(gt_folder: Path, images: Path, every: int):
                 seen += 1
                 if (seen - 1) % every:
                     continue
-                threshold = 0.5 * 0.6 * float(np.hypot(head[2] - head[0], head[3] - head[1]))
+                threshold = DIST_THRESHOLD * float(head_sizes(head)[0])
                 yield str(images / frame.file_name), k, threshold
-
 
 
 def side_counts(estimator, gt_folder: str | Path, images: str | Path | None = None, every: int = 1,
@@ -111,6 +106,7 @@ def side_counts(estimator, gt_folder: str | Path, images: str | Path | None = No
     import cv2
 
     from ..geometry import keypoint_boxes
+    from ..train.datasets import POSETRACK_BOX_ENLARGE
     from .decode import heatmap_inverse_matrices, to_frame_coords
     from .estimator import box_to_center_scale
     from .transforms import affine_matrices
@@ -124,16 +120,16 @@ def side_counts(estimator, gt_folder: str | Path, images: str | Path | None = No
     batch: list = []
 
     def flush():
-        frames = [cv2.imread(p) for p, _, _ in batch]
-        missing = [p for (p, _, _), f in zip(batch, frames) if f is None]
+        frames = {p: cv2.imread(p) for p in dict.fromkeys(p for p, _, _ in batch)}  # each frame read once
+        missing = [p for p, image in frames.items() if image is None]
         if missing:
             raise PosetrackError(f"{missing[0]}: cannot be read as an image; check the images folder")
         gt = np.stack([k for _, k, _ in batch])
-        centers, scales = box_to_center_scale(keypoint_boxes(gt, min_score=0, enlarge=0.15),
+        centers, scales = box_to_center_scale(keypoint_boxes(gt, min_score=0, enlarge=POSETRACK_BOX_ENLARGE),
                                               estimator.input_size[0] / estimator.input_size[1])
-        crops = torch.cat([estimator._crop(f, affine_matrices(centers[i:i + 1], scales[i:i + 1],
-                                                              estimator.input_size))
-                           for i, f in enumerate(frames)])
+        crops = torch.cat([estimator._crop(frames[p], affine_matrices(centers[i:i + 1], scales[i:i + 1],
+                                                                      estimator.input_size))
+                           for i, (p, _, _) in enumerate(batch)])
         inverse = heatmap_inverse_matrices(centers, scales, estimator.heatmap_size)
         counts = pair_counts(estimator.heatmaps(crops).float().cpu(), lambda c: to_frame_coords(c, inverse), gt,
                              np.array([t for _, _, t in batch]))

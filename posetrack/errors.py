@@ -15,3 +15,11 @@ class PosetrackError(Exception):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+def write_error(path, err: Exception, what: str = "") -> PosetrackError:
+    """The one line for an output that cannot be written (a full disk, mostly): ``PATH: cannot write[ what]
+    (reason); ...``."""
+    reason = getattr(err, "strerror", None) or err
+    return PosetrackError(f"{path}: cannot write{' ' + what if what else ''} ({reason}); check the free space and "
+                          "that the folder is writable")

@@ -18,7 +18,7 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
-from ..errors import PosetrackError
+from ..errors import PosetrackError, write_error
 from .video import as_rate
 
 log = logging.getLogger("posetrack.io")
@@ -82,7 +82,7 @@ class VideoWriter:
             self._container.mux(self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame),
                                                                                format="bgr24")))
         except (av.FFmpegError, OSError) as err:  # a full disk, mostly
-            raise self._error(err) from None
+            raise write_error(self.path, err, "the video") from None
         self.frames_written += 1
 
     def close(self) -> None:
@@ -103,15 +103,10 @@ class VideoWriter:
             os.replace(self._tmp, self.path)
         except (av.FFmpegError, OSError) as err:
             self._remove_tmp()
-            raise self._error(err) from None
+            raise write_error(self.path, err, "the video") from None
         except BaseException:
             self._remove_tmp()
             raise
-
-    def _error(self, err: Exception) -> PosetrackError:
-        reason = getattr(err, "strerror", None) or err
-        return PosetrackError(f"{self.path}: cannot write the video ({reason}); check the free space and that the "
-                              "folder is writable")
 
     def abort(self) -> None:
         """Stop without producing a file (what an exception inside the ``with`` block does)."""

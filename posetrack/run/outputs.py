@@ -23,7 +23,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import PosetrackError
+from ..errors import PosetrackError, write_error
 from ..formats import coco, posetrack17, posetrack18
 from ..formats.common import MAX_TRACK_ID
 from ..layouts import convert_keypoints
@@ -86,12 +86,6 @@ def refuse_replacing_input(paths: OutputPaths, source: str, video: bool) -> None
     if video and os.path.isfile(source) and paths.video.is_file() and os.path.samefile(paths.video, source):
         raise PosetrackError(f"{source}: the overlay video {paths.video} would replace it; choose another output "
                              "folder with -o, or --no-video")
-
-
-def write_error(path: str | os.PathLike, err: OSError) -> PosetrackError:
-    """The one line for an output that cannot be written (a full disk, mostly)."""
-    return PosetrackError(f"{path}: cannot write ({err.strerror or err}); check the free space and that the "
-                          "folder is writable")
 
 
 def _round(values: np.ndarray, decimals: int) -> list:

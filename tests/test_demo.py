@@ -133,3 +133,11 @@ def test_demo_on_a_short_clip_clears_the_quality_floors(tmp_path, capsys):
     assert json.loads((tmp_path / "eval.json").read_text()) == metrics
     assert metrics["ap"]["total"] >= MIN_MAP, metrics["ap"]
     assert metrics["mota"]["total"] >= MIN_MOTA, metrics["mota"]
+
+
+def test_export_of_a_missing_run_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from posetrack.demo.export import main as export_main
+    dest = tmp_path / "demo_pose.pth"
+    assert export_main(["pose", str(tmp_path / "no_run"), str(dest), "--first-stage", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no best.pth or last.pth" in err and not dest.exists()

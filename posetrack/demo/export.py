@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 from pathlib import Path
 
 import torch
@@ -83,7 +84,7 @@ def export_detector(run: str | Path, dest: str | Path, extra: dict | None = None
     return meta
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Export a demo training run as a packaged fp16 checkpoint.")
     parser.add_argument("kind", choices=["pose", "detector"])
     parser.add_argument("run")
@@ -94,17 +95,25 @@ def main(argv=None) -> None:
     parser.add_argument("--second-stage", metavar="RUN",
                         help="For a third stage: the run it was fine-tuned from, itself started from --first-stage.")
     a = parser.parse_args(argv)
+    bad = [n for n in a.note if "=" not in n]
+    if bad:
+        parser.error(f"--note {bad[0]!r}: give KEY=VALUE")
     extra = dict(n.split("=", 1) for n in a.note)
-    if a.first_stage:
-        extra["first_stage"] = stage_summary(a.first_stage)
-    if a.second_stage:
-        extra["second_stage"] = stage_summary(a.second_stage)
-    meta = (export_pose if a.kind == "pose" else export_detector)(a.run, a.dest, extra)
+    try:
+        if a.first_stage:
+            extra["first_stage"] = stage_summary(a.first_stage)
+        if a.second_stage:
+            extra["second_stage"] = stage_summary(a.second_stage)
+        meta = (export_pose if a.kind == "pose" else export_detector)(a.run, a.dest, extra)
+    except PosetrackError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     val = {k: round(v, 2) for k, v in (meta.get("val") or {}).items() if k in ("mAP", "MOTA", "AP", "AP50")}
     size = Path(a.dest).stat().st_size / 1e6
     print(f"{a.dest}: {size:.1f} MB, epoch {meta.get('epoch')}, step {meta.get('step')}, loss {meta.get('loss')}, "
           f"val {val}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import yaml
 
+from .atomic import write_text
 from .errors import PosetrackError
 from .track.tracker import TrackerConfig
 
@@ -218,9 +219,7 @@ def dump_config(config, path: str | os.PathLike | None = None) -> str:
     """The YAML text of a config (written atomically to ``path`` when given)."""
     text = yaml.safe_dump(config_to_dict(config), sort_keys=False, default_flow_style=False)
     if path is not None:
-        tmp = f"{os.fspath(path)}.partial"
-        Path(tmp).write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(path, text)
     return text
 
 

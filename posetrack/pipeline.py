@@ -100,7 +100,8 @@ class Pipeline:
 
     def __init__(self, config: PipelineConfig, poses: str | None = None, device: str | None = None,
                  progress: bool = True):
-        from .detect import make_box_source, resolve_device
+        from .detect import make_box_source
+        from .devices import resolve_device
 
         self.config = config
         self.tracker_config = tracker_config(config)

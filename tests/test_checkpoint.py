@@ -111,9 +111,9 @@ def test_wrong_architecture_names_keys_and_expected_arch(tmp_path, reference):
 def test_not_a_checkpoint_and_missing_file(tmp_path):
     bad = tmp_path / "notes.pth"
     bad.write_text("hello")
-    with pytest.raises(PosetrackError, match="is not a PyTorch checkpoint"):
+    with pytest.raises(PosetrackError, match="notes.pth: not a PyTorch checkpoint"):
         load_pose_model(bad)
-    with pytest.raises(PosetrackError, match="does not exist"):
+    with pytest.raises(PosetrackError, match="absent.pth: pose weights file not found"):
         load_pose_model(tmp_path / "absent.pth")
     other = tmp_path / "other.pth"
     torch.save({"conv.weight": torch.zeros(1)}, other)

@@ -13,7 +13,7 @@ from posetrack.config import load_config
 from posetrack.demo.world import drop_degenerate, merge_parts, write_clips
 from posetrack.detect.faster_rcnn import (NAMED_WEIGHTS, FasterRCNNDetector, build_detector_model, load_state,
                                           recognise_variant)
-from posetrack.pose.checkpoint import read_checkpoint_file
+from posetrack.checkpoint_io import read_checkpoint
 from posetrack.pose.estimator import PoseEstimator
 from posetrack.pose.weights import PACKAGED, resolve
 from posetrack.train.recipe import DetectorTrainConfig, TrainConfig
@@ -37,7 +37,7 @@ def plain(value):
 def test_packaged_pose_model_loads_by_name_and_records_its_committed_configs():
     path, entry = resolve("demo")
     assert path == PACKAGED["demo"] and entry is None
-    raw = read_checkpoint_file(path)
+    raw = read_checkpoint(path)
     assert raw["state_dict"]["final_layer.weight"].dtype == torch.float16
     # Three stages: the first run at 96x128 (GPU, capped), the fine-tune at 128x192 started from it, and the
     # third at the official learning rate started from the second.
@@ -65,7 +65,7 @@ def without_paths(config: dict) -> dict:
 
 
 def test_packaged_detector_loads_by_name_and_records_its_committed_configs():
-    raw = read_checkpoint_file(NAMED_WEIGHTS["demo"])
+    raw = read_checkpoint(NAMED_WEIGHTS["demo"])
     # Two stages: the first run (GPU, capped) and the learning-rate drop fine-tuned from it.
     recorded, first = raw["meta"]["config"], raw["meta"]["demo"]["first_stage"]
     assert without_paths(recorded) == without_paths(load_config(DetectorTrainConfig, DETECTOR_FINETUNE_CONFIG).to_dict())

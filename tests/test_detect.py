@@ -158,9 +158,9 @@ def test_files_that_are_no_detector_give_clear_errors(tmp_path, mobilenet_file):
     with pytest.raises(PosetrackError, match="no roi_heads.box_predictor.cls_score.weight"):
         FasterRCNNDetector(weights=tmp_path / "classifier.pth")
     (tmp_path / "notes.pth").write_text("not a checkpoint")
-    with pytest.raises(PosetrackError, match="notes.pth: not a loadable PyTorch weights file"):
+    with pytest.raises(PosetrackError, match="notes.pth: not a PyTorch checkpoint"):
         FasterRCNNDetector(weights=tmp_path / "notes.pth")
-    with pytest.raises(PosetrackError, match="not found"):
+    with pytest.raises(PosetrackError, match="absent.pth: detector weights file not found"):
         FasterRCNNDetector(weights=tmp_path / "absent.pth")
     with pytest.raises(PosetrackError, match="unknown detector variant"):
         FasterRCNNDetector("yolo")

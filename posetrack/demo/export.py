@@ -60,21 +60,21 @@ def export_pose(run: str | Path, dest: str | Path, extra: dict | None = None) ->
 
 def stage_summary(run: str | Path) -> dict:
     """What a later-stage file should say of an earlier run of its chain."""
-    from ..pose.checkpoint import read_checkpoint_file
+    from ..checkpoint_io import read_checkpoint
 
     source = run_checkpoint(Path(run))
-    meta = read_checkpoint_file(source).get("meta") or {}
+    meta = read_checkpoint(source).get("meta") or {}
     keep = ("epoch", "step", "loss", "val", "config")
     return {"checkpoint": source.name, **{k: meta[k] for k in keep if k in meta},
             "loss_curve": loss_curve(Path(run)), **({"demo": meta["demo"]} if "demo" in meta else {})}
 
 
 def export_detector(run: str | Path, dest: str | Path, extra: dict | None = None) -> dict:
-    from ..pose.checkpoint import read_checkpoint_file
+    from ..checkpoint_io import read_checkpoint
 
     run = Path(run)
     source = run_checkpoint(run)
-    raw = read_checkpoint_file(source)
+    raw = read_checkpoint(source)
     if not isinstance(raw, dict) or raw.get("format") != "posetrack.detector":
         raise PosetrackError(f"{source}: not a posetrack train-detector checkpoint")
     state = {k: v.half() if v.is_floating_point() else v for k, v in raw["model"].items()}

@@ -4,6 +4,6 @@
 ground-truth keypoint boxes (``files``); all follow ``base.BoxSource``. The detector module (and torch) is
 imported only when a detector is built.
 """
-from .base import BoxSource, Detections, make_box_source, resolve_device
+from .base import BoxSource, Detections, make_box_source
 
-__all__ = ["BoxSource", "Detections", "make_box_source", "resolve_device"]
+__all__ = ["BoxSource", "Detections", "make_box_source"]

@@ -78,14 +78,3 @@ def _per_sequence_file(file: str | None, sequence: str | None) -> str:
     if not os.path.isfile(path):
         raise PosetrackError(f"{path}: no detections file for sequence {sequence!r} in {file}")
     return path
-
-
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; an unavailable CUDA request is an error."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise PosetrackError(f"device {device!r} requested but CUDA is not available; use --set run.device=cpu")
-    return device

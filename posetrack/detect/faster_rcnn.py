@@ -9,7 +9,6 @@ person is label 1 in both. A box head narrower than torchvision's 1024 (a shrunk
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 from pathlib import Path
@@ -20,8 +19,10 @@ import torch
 from torchvision.models import detection as tvd
 from torchvision.ops import FrozenBatchNorm2d
 
+from ..checkpoint_io import read_checkpoint
+from ..devices import resolve_device
 from ..errors import PosetrackError
-from .base import BoxSource, Detections, resolve_device, sorted_detections
+from .base import BoxSource, Detections, sorted_detections
 
 log = logging.getLogger("posetrack.detect")
 
@@ -91,15 +92,7 @@ def load_state(variant: str, weights: str | os.PathLike | None, progress: bool =
 
 
 def _read_checkpoint(path: str) -> dict:
-    if not os.path.isfile(path):
-        raise PosetrackError(f"{path}: detector weights file not found")
-    try:
-        # torchvision's reference trainer stores its argparse.Namespace next to the model.
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - pickle, zip and unsupported-global errors alike
-        raise PosetrackError(f"{path}: not a loadable PyTorch weights file ({type(err).__name__}: "
-                             f"{str(err).splitlines()[0] if str(err) else ''})") from None
+    data = read_checkpoint(path, "detector weights")
     if isinstance(data, dict):
         for key in ("model", "state_dict"):
             if isinstance(data.get(key), dict):

@@ -16,7 +16,8 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import PosetrackError
-from ..geometry import keypoint_boxes, xywh_to_xyxy
+from ..formats.coco import box_results
+from ..geometry import keypoint_boxes
 from .base import BoxSource, Detections, sorted_detections
 
 GT_BOX_ENLARGE = 0.15
@@ -88,36 +89,20 @@ def _posetrack(data, path: str):
 
 
 def _coco_results(entries: list, path: str, frame_names: Sequence[str] | None) -> dict[int, Detections]:
-    """Frame index -> that frame's detections; grouped with one sort rather than a dict of lists per frame."""
+    """Frame index -> that frame's detections (the image id is the frame index, or a file name of the frames)."""
+    results = box_results(entries, path)
     name_index = {name: i for i, name in enumerate(frame_names or ())}
-    ids, boxes, scores = [], [], []
-    for n, entry in enumerate(entries):
-        if not isinstance(entry, dict) or "image_id" not in entry or "bbox" not in entry:
-            raise PosetrackError(f"{path}: entry {n} is not a COCO result (needs image_id, bbox, score)")
-        if entry.get("category_id", 1) != 1:
-            continue
-        image_id = entry["image_id"]
+    frames = np.full(len(results.image_ids), -1, np.int64)
+    for n, image_id in enumerate(results.image_ids):
         if isinstance(image_id, str):
             index = name_index.get(image_id, name_index.get(os.path.basename(image_id)))
-            if index is None:
-                if frame_names is None:
-                    raise PosetrackError(f"{path}: entry {n} has the file name {image_id!r} as image_id; that "
-                                         "needs an image folder input whose file names it can match")
-                continue  # a file of another sequence
-            image_id = index
+            if index is None and frame_names is None:
+                raise PosetrackError(f"{path}: entry {n} has the file name {image_id!r} as image_id; that needs an "
+                                     "image folder input whose file names it can match")
+            frames[n] = -1 if index is None else index  # -1: a file of another sequence
         elif not isinstance(image_id, int) or isinstance(image_id, bool) or image_id < 0:
             raise PosetrackError(f"{path}: entry {n}: image_id must be a 0-based frame index, got {image_id!r}")
-        ids.append(image_id)
-        boxes.append(entry["bbox"])
-        scores.append(entry.get("score", 1.0))
-    try:
-        xywh = np.asarray(boxes, np.float32).reshape(-1, 4)
-        score = np.asarray(scores, np.float32).reshape(-1)
-    except (TypeError, ValueError):
-        raise PosetrackError(f"{path}: every bbox must be 4 numbers [x, y, w, h] and every score a number") from None
-    frame = np.asarray(ids, np.int64)
-    order = np.argsort(frame, kind="stable")
-    frame, xyxy, score = frame[order], xywh_to_xyxy(xywh[order]), score[order]
-    starts = np.flatnonzero(np.r_[True, frame[1:] != frame[:-1]]) if len(frame) else np.zeros(0, np.int64)
-    ends = np.r_[starts[1:], len(frame)]
-    return {int(frame[s]): sorted_detections(xyxy[s:e], score[s:e]) for s, e in zip(starts, ends)}
+        else:
+            frames[n] = image_id
+    groups = results.groups(frames)
+    return {i: sorted_detections(*group) for i, group in groups.items() if i >= 0}

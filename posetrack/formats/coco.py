@@ -1,6 +1,8 @@
 """COCO keypoint files: ground-truth annotation files (read) and keypoint result lists (read and write).
 
-Results are the list pycocotools' ``COCO.loadRes`` takes: ``{"image_id", "category_id": 1, "keypoints": [x, y, s]
+Person-box results (detections) are the list ``[{image_id, category_id, bbox: [x, y, w, h], score}]``; they are
+parsed once here (``box_results``) for every reader of detection files. Keypoint results are the list
+pycocotools' ``COCO.loadRes`` takes: ``{"image_id", "category_id": 1, "keypoints": [x, y, s]
 * 17 in COCO-17 order, "score"}``. Ground truth is read into a ``Sequence`` in the ``coco17`` layout (one frame per
 image, in the file's image order; crowd annotations left out unless asked for), the third keypoint value being
 COCO's visibility flag ``v``.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
@@ -120,3 +123,48 @@ def read_annotations(path: str | os.PathLike, include_crowd: bool = False) -> Se
             track_ids=np.full(n, -1, np.int64), head_boxes=np.full((n, 4), np.nan, np.float32),
             width=image.get("width"), height=image.get("height")))
     return Sequence(name=Path(path).stem, frames=frames, layout="coco17")
+
+
+@dataclass
+class BoxResults:
+    """The person boxes of a COCO detection results list, in file order. ``image_ids`` are as written (ints, or
+    file names as AlphaPose writes them)."""
+
+    image_ids: list
+    boxes: np.ndarray   # (N, 4) float32 xyxy
+    scores: np.ndarray  # (N,) float32
+
+    def groups(self, keys, keep: np.ndarray | None = None) -> dict:
+        """``{key: (boxes, scores)}`` for the entries' ``keys`` (one per entry, only where ``keep``), each group in
+        file order."""
+        keys = np.asarray(keys)
+        order = np.argsort(keys, kind="stable")
+        if keep is not None:
+            order = order[np.asarray(keep, bool)[order]]
+        keys, boxes, scores = keys[order], self.boxes[order], self.scores[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
+        ends = np.r_[starts[1:], len(keys)]
+        return {keys[s].item(): (boxes[s:e], scores[s:e]) for s, e in zip(starts, ends)}
+
+
+def box_results(entries: object, path) -> BoxResults:
+    """Parse a loaded COCO detection results list; entries of another category than person (1) are left out."""
+    if not isinstance(entries, list):
+        raise PosetrackError(f"{path}: expected COCO detection results, a list of {{image_id, category_id, bbox: "
+                             "[x, y, w, h], score}")
+    ids, boxes, scores = [], [], []
+    for n, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "image_id" not in entry or "bbox" not in entry:
+            raise PosetrackError(f"{path}: entry {n} is not a COCO result (needs image_id, bbox [x, y, w, h] and "
+                                 "score)")
+        if entry.get("category_id", 1) != 1:
+            continue
+        ids.append(entry["image_id"])
+        boxes.append(entry["bbox"])
+        scores.append(entry.get("score", 1.0))
+    try:
+        xywh = np.asarray(boxes, np.float32).reshape(-1, 4)
+        score = np.asarray(scores, np.float32).reshape(-1)
+    except (TypeError, ValueError):
+        raise PosetrackError(f"{path}: every bbox must be 4 numbers [x, y, w, h] and every score a number") from None
+    return BoxResults(ids, xywh_to_xyxy(xywh), score)

@@ -3,7 +3,7 @@
 OpenCV's ``mp4v`` (MPEG-4 part 2) is what most peers write, and browsers refuse it; here frames go through
 PyAV to libx264 in ``yuv420p`` (the only chroma layout every H.264 decoder supports) with the ``moov`` index at
 the front (``+faststart``) so playback starts before the download ends. The file is written under a temporary
-name in the destination folder and renamed only by a successful ``close``: a crash never leaves a file that
+name in the destination folder (``posetrack.atomic``) and renamed only by a successful ``close``: a crash never leaves a file that
 looks complete.
 
 ``yuv420p`` needs even width and height. An odd-sized frame is padded by one row/column copied from its edge,
@@ -18,6 +18,7 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
+from ..atomic import TempFile
 from ..errors import PosetrackError, write_error
 from .video import as_rate
 
@@ -44,9 +45,8 @@ class VideoWriter:
             raise PosetrackError(f"{self.path}: video frame rate must be positive, got {fps}")
         self.frames_written = 0
         self._warned_resize = False
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        self._tmp = os.path.join(folder, f".{os.path.basename(self.path)}.{os.getpid()}.partial")
+        self._file = TempFile(self.path)
+        self._tmp = str(self._file.tmp)
         try:
             # The format is named because the temporary file's extension says nothing.
             self._container = av.open(self._tmp, "w", format="mp4", options={"movflags": "+faststart"})
@@ -100,7 +100,7 @@ class VideoWriter:
         try:
             self._container.mux(self._stream.encode())
             self._container.close()
-            os.replace(self._tmp, self.path)
+            self._file.commit()
         except (av.FFmpegError, OSError) as err:
             self._remove_tmp()
             raise write_error(self.path, err, "the video") from None
@@ -120,10 +120,7 @@ class VideoWriter:
         self._remove_tmp()
 
     def _remove_tmp(self) -> None:
-        try:
-            os.remove(self._tmp)
-        except FileNotFoundError:
-            pass
+        self._file.discard()
 
     def __enter__(self) -> VideoWriter:
         return self

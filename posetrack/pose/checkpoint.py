@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..atomic import atomic_path
+from ..checkpoint_io import read_checkpoint
 from ..errors import PosetrackError
 from ..layouts import get_layout
 from .network import RESNET_SPECS, PoseNetConfig, PoseResNet
@@ -30,12 +30,6 @@ from .network import RESNET_SPECS, PoseNetConfig, PoseResNet
 FORMAT = "posetrack.pose"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-# numpy objects that mmpose/mmengine put in checkpoint metadata (dataset_meta sigmas...). They rebuild arrays and
-# run no code, so loading allows exactly these on top of torch's weights-only set.
-_NUMPY_SAFE = {"numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.ndarray",
-               "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar"}
-
 
 @dataclass
 class PoseModelInfo:
@@ -49,44 +43,6 @@ class PoseModelInfo:
     std: tuple[float, float, float] = IMAGENET_STD
     origin: str = "posetrack"
     meta: dict = field(default_factory=dict)
-
-
-def read_checkpoint_file(path: str | os.PathLike) -> object:
-    """``torch.load`` with ``weights_only=True`` (plus numpy arrays), turning every failure into one line."""
-    path = Path(path)
-    if not path.is_file():
-        raise PosetrackError(f"checkpoint {path} does not exist; check the path or run 'posetrack weights list'")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as first:
-        try:
-            unsafe = set(torch.serialization.get_unsafe_globals_in_checkpoint(str(path)))
-        except Exception:
-            raise PosetrackError(f"{path} is not a PyTorch checkpoint ({first.__class__.__name__}); "
-                                 "pass a .pth/.pth.tar file saved with torch.save") from None
-        if unsafe and all(n in _NUMPY_SAFE or n.startswith("numpy.dtypes.") for n in unsafe):
-            allowed = _numpy_allowlist()
-            with torch.serialization.safe_globals(allowed):
-                try:
-                    return torch.load(path, map_location="cpu", weights_only=True)
-                except Exception as err:
-                    first = err
-        names = ", ".join(sorted(unsafe)[:3]) or str(first).splitlines()[0]
-        raise PosetrackError(f"{path} cannot be loaded safely (it needs {names}); posetrack loads weights only "
-                             "and never runs code from a checkpoint: re-save its state_dict with torch.save") from None
-
-
-def _numpy_allowlist() -> list:
-    """numpy's array-rebuilding callables under both the numpy 1 and numpy 2 module names."""
-    try:
-        from numpy._core import multiarray
-    except ImportError:  # numpy 1
-        from numpy.core import multiarray
-    allowed = [np.ndarray, np.dtype]
-    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        allowed += [(multiarray._reconstruct, f"{mod}._reconstruct"), (multiarray.scalar, f"{mod}.scalar")]
-    allowed += [type(np.dtype(t)) for t in ("float32", "float64", "int64", "int32", "bool")]
-    return allowed
 
 
 def save_checkpoint(path: str | os.PathLike, model: PoseResNet, info: PoseModelInfo, extra: dict | None = None,
@@ -111,7 +67,7 @@ def load_pose_model(path: str | os.PathLike, arch: PoseNetConfig | None = None,
     the keys. A file that does not fit raises ``PosetrackError`` naming the first missing/unexpected/mismatched
     keys and the expected architecture.
     """
-    raw = read_checkpoint_file(path)
+    raw = read_checkpoint(path, "pose weights")
     if isinstance(raw, dict) and raw.get("format") == FORMAT:
         info = PoseModelInfo(arch=PoseNetConfig(**raw["arch"]), input_size=tuple(raw["input_size"]),
                              layout=raw["layout"], color_order=raw["color_order"], mean=tuple(raw["mean"]),

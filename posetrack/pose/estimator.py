@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import torch
 
+from ..devices import resolve_device
 from ..errors import PosetrackError
 from ..geometry import box_to_center_scale
 from ..layouts import get_layout
@@ -70,9 +71,7 @@ class PoseEstimator:
                  num_joints=None):
         if precision not in PRECISIONS:
             raise PosetrackError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        self.device = torch.device(device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise PosetrackError("device 'cuda' requested but CUDA is not available; use --device cpu")
+        self.device = torch.device(resolve_device(str(device)))
         if precision == "fp16" and self.device.type != "cuda":
             raise PosetrackError("fp16 needs a CUDA device; on the CPU use precision 'bf16' or 'fp32'")
         self.input_size = tuple(input_size or (info.input_size if info else (192, 256)))

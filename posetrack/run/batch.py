@@ -4,7 +4,7 @@ A sequence whose final JSON (and video, when asked) is already in the output fol
 killed batch continues where it stopped; ``overwrite`` redoes everything. A sequence that fails (a corrupt video,
 a missing image, a malformed detections file) is reported on one line and the batch goes on; the summary counts
 done / skipped / failed sequences, and the exit code is 1 when any failed. Under torchrun the sequences are split
-across processes (``posetrack.run.distributed``) and rank 0 merges the summary.
+across processes (``posetrack.distributed``: each rank takes every N-th sequence on its own device) and rank 0 merges the summary.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import click
 
 from ..config import PipelineConfig
 from ..errors import PosetrackError
-from . import distributed
+from .. import distributed
 from .inputs import discover_jobs
 from .outputs import OutputPaths, ensure_writable, refuse_replacing_input
 from .timing import StageTimes
@@ -52,7 +52,7 @@ def run_batch(input_path: str, out_dir: str, config: PipelineConfig, split: str 
         try:
             from ..pipeline import Pipeline
 
-            pipeline = Pipeline(config, poses=poses, device=ranks.device(config.run.device),
+            pipeline = Pipeline(config, poses=poses, device=ranks.device,
                                 progress=ranks.is_main)
         except PosetrackError as err:
             problem = str(err)

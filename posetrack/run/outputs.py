@@ -13,7 +13,6 @@ when COCO results are asked for). A last line cut short by a crash is ignored wh
 """
 from __future__ import annotations
 
-import glob
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..atomic import atomic_path, leftovers
 from ..errors import PosetrackError, write_error
 from ..formats import coco, posetrack17, posetrack18
 from ..formats.common import MAX_TRACK_ID
@@ -58,11 +58,9 @@ class OutputPaths:
         return self.json.is_file() and (not video or self.video.is_file())
 
     def remove_leftovers(self) -> None:
-        """Temporary files a killed run left behind for this name (ours and the writers')."""
-        patterns = [f".{self.name}.json.*.tmp", f".{self.name}.mp4.*.partial", f".{self.name}.json.*.partial"]
-        for pattern in patterns:
-            for path in glob.glob(os.path.join(glob.escape(str(self.folder)), pattern)):
-                Path(path).unlink(missing_ok=True)
+        """Temporary files a killed run left behind for this name (the JSON's and the video's)."""
+        for path in leftovers(self.folder, self.json.name) + leftovers(self.folder, self.video.name):
+            path.unlink(missing_ok=True)
 
 
 def ensure_writable(folder: str | os.PathLike) -> Path:
@@ -178,18 +176,13 @@ def finalize(partial: Path, out: Path, fmt: str) -> int:
     if fmt not in FORMATS:
         raise PosetrackError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
     header, records = read_partial(partial)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
             frames = _STREAMERS[fmt](f, partial, header, records)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, out)
-    except BaseException as err:
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise write_error(out, err) from None
-        raise
+    except OSError as err:
+        raise write_error(out, err) from None
     return frames
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..atomic import write_bytes
 from ..errors import PosetrackError
 from ..formats import posetrack18
 from ..formats.common import write_json
@@ -92,12 +93,6 @@ def coco_entries(syn: SynthSequence, first_annotation_id: int) -> tuple[list[dic
     return images, annotations
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _prepare(out: Path, split: str, force: bool) -> list[Path]:
     targets = [out / "images" / split, out / "annotations" / split, out / "videos" / split,
                out / "annotations" / f"person_keypoints_{split}.json"]
@@ -158,7 +153,7 @@ def _write_all(out, split, sequences, first, render, video, force, progress, sta
         with VideoWriter(video_path, scene.fps, (scene.width, scene.height)) if video else nullcontext() as writer:
             for frame, image in zip(syn.gt.frames, syn.frames):
                 _, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-                _write_bytes(out / frame.file_name, jpeg.tobytes())
+                write_bytes(out / frame.file_name, jpeg.tobytes())
                 if writer is not None:
                     writer.write(image)
         posetrack18.write_sequence(out / "annotations" / split / f"{name}.json", file_ground_truth(syn.gt))

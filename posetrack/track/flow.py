@@ -15,6 +15,7 @@ import os
 import cv2
 import numpy as np
 
+from ..devices import resolve_device
 from ..errors import PosetrackError
 
 DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
@@ -114,9 +115,7 @@ class RaftFlow(OpticalFlow):
 
         if size not in ("small", "large"):
             raise PosetrackError(f"unknown RAFT size {size!r}; choose 'small' or 'large'")
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise PosetrackError(f"RAFT flow asked for device {device!r} but CUDA is not available; use "
-                                 "device='cpu' or the 'dis' flow")
+        device = resolve_device(device)
         self.name = f"raft_{size}"
         enum = of.Raft_Small_Weights if size == "small" else of.Raft_Large_Weights
         builder = of.raft_small if size == "small" else of.raft_large

@@ -18,11 +18,11 @@ from tqdm import tqdm
 
 from ..detect.faster_rcnn import freeze_batchnorm
 from ..errors import PosetrackError
-from . import distributed as dist
+from .. import distributed as dist
 from .datasets import check_bad_fraction
 from .detector_data import PERSON, PersonBoxes, box_ap, collate_detection
 from .recipe import DetectorModelConfig, DetectorTrainConfig
-from .runs import RunTrainer, append_log, save_atomic
+from .runs import RunTrainer, append_log, rng_state, save_atomic, set_rng_state
 
 FORMAT = "posetrack.detector"
 
@@ -121,7 +121,7 @@ class DetectorTrainer(RunTrainer):
             self.scaler.load_state_dict(st["scaler"])
             self.start_epoch, self.step = st["epoch"] + 1, st["step"]
             self.best, self.best_epoch = st["best"], st["best_epoch"]
-            dist.set_rng_state(st["rng"])
+            set_rng_state(st["rng"])
         self.log(f"detector {cfg.model.variant} (init {cfg.model.init}): {len(self.dataset)} training images, "
                  f"{self.ctx.world_size} process(es) on {self.device}"
                  + (f"; resumed at epoch {self.start_epoch + 1}, step {self.step}" if raw is not None else ""))
@@ -148,7 +148,7 @@ class DetectorTrainer(RunTrainer):
                     self._save(epoch, loss, metrics)
                 dist.barrier(self.ctx)
         finally:
-            dist.shutdown()
+            dist.leave(self.ctx)
         return {"step": self.step, "best": self.best, "best_epoch": self.best_epoch + 1, "last_val": metrics}
 
     def train_epoch(self, epoch: int) -> float:
@@ -184,7 +184,7 @@ class DetectorTrainer(RunTrainer):
             self.step += 1
             running += torch.stack([loss.detach().float(), torch.ones((), device=self.device)])
             if self.step % cfg.log_every == 0 or it == iters - 1:
-                stats = dist.mean_over_processes(running, self.ctx)
+                stats = dist.all_sum(running, self.ctx)
                 mean = float(stats[0] / stats[1])
                 total[0] += mean * float(running[1])
                 total[1] += int(running[1])
@@ -229,7 +229,7 @@ class DetectorTrainer(RunTrainer):
         state = {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
         payload = {"format": FORMAT, "model": state, "meta": meta}
         train_state = {"epoch": epoch, "step": self.step, "optimizer": self.optimizer.state_dict(),
-                       "scaler": self.scaler.state_dict(), "rng": dist.rng_state(), "best": self.best,
+                       "scaler": self.scaler.state_dict(), "rng": rng_state(), "best": self.best,
                        "best_epoch": self.best_epoch}
         save_atomic({**payload, "train_state": train_state}, self.out / "last.pth")
         if improved:
@@ -237,9 +237,9 @@ class DetectorTrainer(RunTrainer):
 
 
 def _read(path: Path) -> dict:
-    from ..pose.checkpoint import read_checkpoint_file
+    from ..checkpoint_io import read_checkpoint
 
-    raw = read_checkpoint_file(path)
+    raw = read_checkpoint(path)
     if not isinstance(raw, dict) or raw.get("format") != FORMAT or "train_state" not in raw:
         raise PosetrackError(f"{path} is not a detector training checkpoint with training state; cannot resume")
     return raw

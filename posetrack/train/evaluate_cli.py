@@ -68,6 +68,7 @@ def evaluate_command(config, weights, boxes, results, overrides, device, precisi
 def evaluate_checkpoint(cfg, weights: str, device: str = "auto", precision: str = "auto", results=None,
                         progress: bool = False) -> dict:
     """Score ``weights`` on ``cfg.data.val`` with ``cfg.val``'s settings; ``{"metrics": {...}, ...}``."""
+    from ..devices import resolve_device
     from ..pose.estimator import PoseEstimator
     from .datasets import FORMATS, coco_paths, load_samples
     from .validate import validate_coco, validate_posetrack
@@ -79,7 +80,7 @@ def evaluate_checkpoint(cfg, weights: str, device: str = "auto", precision: str 
     if posetrack and val.boxes != "gt":
         raise PosetrackError(f"--boxes {val.boxes}: PoseTrack validation uses ground-truth boxes (keypoint box "
                              "+15%), as training does; detections are for COCO-format data")
-    device = _device(device)
+    device = resolve_device(device)
     if precision == "auto":
         precision = "fp16" if device.startswith("cuda") else "fp32"
     # Data first: a wrong path fails before a checkpoint is read.
@@ -138,18 +139,6 @@ def format_report(report: dict) -> str:
 
 def _cell(value: float) -> str:
     return f"{value:6.1f}" if math.isfinite(value) else f"{'-':>6}"
-
-
-def _device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name != "cpu" and not (name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit())):
-        raise PosetrackError(f"--device {name!r}: choose auto, cpu, cuda or cuda:N")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise PosetrackError(f"--device {name}: CUDA is not available here; use --device cpu")
-    return name
 
 
 def _check_posetrack_folder(spec) -> None:

@@ -15,12 +15,13 @@ from tqdm import tqdm
 
 from ..errors import PosetrackError
 from ..layouts import get_layout, joint_mapping
-from ..pose.checkpoint import PoseModelInfo, load_pose_model, read_checkpoint_file, save_checkpoint
+from ..checkpoint_io import read_checkpoint
+from ..pose.checkpoint import PoseModelInfo, load_pose_model, save_checkpoint
 from ..pose.network import PoseNetConfig, PoseResNet
-from . import distributed as dist
+from .. import distributed as dist
 from .datasets import KeypointDataset, check_bad_fraction, collate, load_samples
 from .recipe import TrainConfig
-from .runs import RunTrainer, append_log
+from .runs import RunTrainer, append_log, rng_state, set_rng_state
 from .targets import JointsMSELoss, default_sigma
 
 
@@ -78,7 +79,7 @@ class PoseTrainer(RunTrainer):
                  f"AMP {'on' if cfg.optim.amp and self.device.type == 'cuda' else 'off'}")
         self.metric = "mAP" if cfg.data.val.format == "posetrack18" else "AP"
         self.start_epoch, self.step, self.best, self.best_epoch = 0, 0, -math.inf, -1
-        raw = read_checkpoint_file(last) if last else None
+        raw = read_checkpoint(last) if last else None
         if raw is not None:
             model.load_state_dict(raw["state_dict"])
         if cfg.model.bn == "sync":
@@ -144,7 +145,7 @@ class PoseTrainer(RunTrainer):
         self.start_epoch, self.step = state["epoch"] + 1, state["step"]
         self._set_lr(self.step_decay(self.start_epoch))
         self.best, self.best_epoch = state["best"], state["best_epoch"]
-        dist.set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
         self.log(f"resumed {self.out / 'last.pth'}: epoch {self.start_epoch + 1}, step {self.step}, "
                  f"lr {self.lr:g}")
 
@@ -171,7 +172,7 @@ class PoseTrainer(RunTrainer):
                     self._save(epoch, loss, metrics)
                 dist.barrier(self.ctx)
         finally:
-            dist.shutdown()
+            dist.leave(self.ctx)
         return {"epoch": self.cfg.optim.epochs, "step": self.step, "best": self.best,
                 "best_epoch": self.best_epoch + 1, "last_val": metrics}
 
@@ -235,8 +236,7 @@ class PoseTrainer(RunTrainer):
         s = self.samples
         too_many = (s.bad + len(self.bad_seen)) / max(s.candidates, 1) > self.cfg.data.max_bad_fraction
         stats = torch.cat([running, torch.tensor([float(too_many)], device=self.device)])
-        if self.ctx.distributed:
-            torch.distributed.all_reduce(stats)
+        stats = dist.all_sum(stats, self.ctx)
         if stats[2] > 0:
             # Every process stops together; the ones that met the bad samples say which.
             check_bad_fraction(s.bad + len(self.bad_seen), s.candidates, self.cfg.data.max_bad_fraction,
@@ -281,7 +281,7 @@ class PoseTrainer(RunTrainer):
         self.info.meta = meta
         state = {"epoch": epoch, "step": self.step, "optimizer": self.optimizer.state_dict(),
                  "scaler": self.scaler.state_dict(),
-                 "rng": dist.rng_state(), "best": self.best, "best_epoch": self.best_epoch,
+                 "rng": rng_state(), "best": self.best, "best_epoch": self.best_epoch,
                  "world_size": self.ctx.world_size}
         model = self.net.module if hasattr(self.net, "module") else self.net
         save_checkpoint(self.out / "last.pth", model, self.info, extra={"train_state": state})

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
-import tempfile
+import random
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from ..atomic import atomic_path
+from ..distributed import join
 from ..errors import PosetrackError
 
 
@@ -30,12 +32,10 @@ class RunTrainer:
 
     def _start_run(self, cfg, out: str | None, resume: bool, progress: bool) -> Path | None:
         """Set ``cfg``, ``out``, ``ctx``, ``device`` and ``progress``; return ``last.pth`` when resuming."""
-        from . import distributed as dist
-
         self.cfg = cfg.check()
         self.out = Path(out or cfg.out)
-        self.ctx = dist.init_distributed(cfg.device)
-        self.device = self.ctx.device
+        self.ctx = join(cfg.device)
+        self.device = torch.device(self.ctx.device)
         self.progress = progress and self.ctx.is_main
         return check_run_dir(self.out, resume)
 
@@ -68,12 +68,29 @@ def append_log(out: Path, entry: dict) -> None:
 
 def save_atomic(payload: dict, path: Path) -> None:
     """``torch.save`` to a temporary file beside ``path``, then rename: a crash never leaves half a checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+
+def rng_state() -> dict:
+    """Every RNG the training touches, in a form ``torch.load(weights_only=True)`` accepts."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(_tuples(state["python"]))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _tuples(value):
+    """``random.setstate`` wants tuples; a round trip through a checkpoint may hand back lists."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value

@@ -13,7 +13,6 @@ Both can also write what they scored (``results``): the COCO keypoint results JS
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -22,9 +21,10 @@ from tqdm import tqdm
 
 from ..errors import PosetrackError
 from ..formats import posetrack18, prediction_template
-from ..formats.coco import result_entry, write_results
+from ..formats import load_json
+from ..formats.coco import box_results, result_entry, write_results
 from ..formats.common import present_joints
-from ..geometry import box_to_center_scale, keypoint_boxes, xywh_to_xyxy
+from ..geometry import box_to_center_scale, keypoint_boxes
 from ..layouts import convert_keypoints
 from ..pose.decode import pose_nms
 from .datasets import IMREAD_FLAGS, POSETRACK_BOX_ENLARGE, DatasetSpec, Samples, coco_paths
@@ -33,35 +33,18 @@ FRAMES_PER_CALL = 8  # images whose boxes share the estimator's batches
 
 
 def read_detections(path: str | Path, image_ids, min_score: float = 0.0) -> dict:
-    """``{image_id: (boxes xyxy, scores)}`` of the person detections in a COCO results JSON."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as err:
-        raise PosetrackError(f"detections {path}: cannot read ({err}); pass a COCO results JSON "
-                             "([{image_id, category_id, bbox: [x, y, w, h], score}, ...])") from None
-    if not isinstance(data, list):
-        raise PosetrackError(f"detections {path}: expected a list of {{image_id, bbox, score}} entries")
-    out: dict = {i: ([], []) for i in image_ids}
-    matched = 0
-    for n, d in enumerate(data):
-        if not isinstance(d, dict) or d.get("category_id", 1) != 1 or d.get("image_id") not in out:
-            continue
-        try:
-            box, score = [float(v) for v in d["bbox"]], float(d.get("score", 1.0))
-        except (KeyError, TypeError, ValueError):
-            box = None
-        if box is None or len(box) != 4:
-            raise PosetrackError(f"detections {path}: entry {n} needs 'bbox' [x, y, w, h] and a numeric 'score'")
-        matched += 1
-        if score < min_score:
-            continue
-        out[d["image_id"]][0].append(box)
-        out[d["image_id"]][1].append(score)
-    if data and out and not matched:
+    """``{image_id: (boxes xyxy, scores)}`` of the person detections in a COCO results JSON, for every id of
+    ``image_ids`` (boxes of other images are left out)."""
+    results = box_results(load_json(path), path)
+    known = set(image_ids)
+    named = np.array([i in known for i in results.image_ids], bool)
+    if len(results.image_ids) and known and not named.any():
         raise PosetrackError(f"detections {path}: no person box names an image of the data set; is it the "
                              "detection file of this split?")
-    return {i: (xywh_to_xyxy(np.asarray(b, np.float32).reshape(-1, 4)), np.asarray(s, np.float32))
-            for i, (b, s) in out.items()}
+    groups = results.groups([i if k else -1 for i, k in zip(results.image_ids, named)],
+                            named & (results.scores >= min_score))
+    empty = (np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
+    return {i: groups.get(i, empty) for i in image_ids}
 
 
 def validate_coco(estimator, samples: Samples, spec: DatasetSpec, boxes: str = "gt", max_images: int = 0,

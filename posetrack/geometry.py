@@ -13,6 +13,9 @@ import numpy as np
 
 PIXEL_STD = 200.0  # the official code expresses scale in units of 200 px (``pixel_std``)
 CROP_PADDING = 1.25  # the official ``_xywh2cs`` enlarges every box by 25%
+# A box around a pose's joints is "extended by 15%" (7.5% on each side): the propagated boxes of §3.1 and the
+# ground-truth boxes of PoseTrack training and of the GT-box ablation (§4.2).
+BOX_ENLARGE = 0.15
 
 
 def xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
@@ -52,7 +55,7 @@ def center_scale_to_box(center: np.ndarray, scale: np.ndarray) -> np.ndarray:
 def keypoint_boxes(keypoints: np.ndarray, min_score: float = 0.0, enlarge: float = 0.0) -> np.ndarray:
     """Bounding box of each pose's joints with score > ``min_score``, each side grown by ``enlarge`` / 2.
 
-    ``enlarge=0.15`` is the paper's "extended by 15%" (7.5% on each side). Poses with no such joint get a
+    ``enlarge=BOX_ENLARGE`` is the paper's "extended by 15%" (7.5% on each side). Poses with no such joint get a
     zero box at the origin.
     """
     kpts = np.asarray(keypoints, dtype=np.float32)

@@ -17,11 +17,8 @@ import numpy as np
 
 from ..errors import PosetrackError
 from ..formats.coco import box_results
-from ..geometry import keypoint_boxes
+from ..geometry import BOX_ENLARGE, keypoint_boxes
 from .base import BoxSource, Detections, sorted_detections
-
-GT_BOX_ENLARGE = 0.15
-
 
 class _IndexedBoxes(BoxSource):
     """Boxes looked up by frame index; frames without an entry get no boxes."""
@@ -66,7 +63,7 @@ class GroundTruthBoxes(_IndexedBoxes):
         for i, frame in enumerate(seq.frames):
             labelled = (frame.keypoints[..., 2] > 0).any(-1)
             if labelled.any():
-                boxes = keypoint_boxes(frame.keypoints[labelled], min_score=0, enlarge=GT_BOX_ENLARGE)
+                boxes = keypoint_boxes(frame.keypoints[labelled], min_score=0, enlarge=BOX_ENLARGE)
                 by_index[i] = Detections(boxes, np.ones(len(boxes), np.float32))
         super().__init__(by_index, path)
 

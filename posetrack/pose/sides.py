@@ -105,8 +105,7 @@ def side_counts(estimator, gt_folder: str | Path, images: str | Path | None = No
     ``ROOT`` of ``ROOT/annotations/SPLIT``."""
     import cv2
 
-    from ..geometry import keypoint_boxes
-    from ..train.datasets import POSETRACK_BOX_ENLARGE
+    from ..geometry import BOX_ENLARGE, keypoint_boxes
     from .decode import heatmap_inverse_matrices, to_frame_coords
     from .estimator import box_to_center_scale
     from .transforms import affine_matrices
@@ -125,7 +124,7 @@ def side_counts(estimator, gt_folder: str | Path, images: str | Path | None = No
         if missing:
             raise PosetrackError(f"{missing[0]}: cannot be read as an image; check the images folder")
         gt = np.stack([k for _, k, _ in batch])
-        centers, scales = box_to_center_scale(keypoint_boxes(gt, min_score=0, enlarge=POSETRACK_BOX_ENLARGE),
+        centers, scales = box_to_center_scale(keypoint_boxes(gt, min_score=0, enlarge=BOX_ENLARGE),
                                               estimator.input_size[0] / estimator.input_size[1])
         crops = torch.cat([estimator._crop(frames[p], affine_matrices(centers[i:i + 1], scales[i:i + 1],
                                                                       estimator.input_size))

@@ -15,6 +15,7 @@ import os
 import cv2
 import numpy as np
 
+from ..config.tracker import FLOWS
 from ..devices import resolve_device
 from ..errors import PosetrackError
 
@@ -162,7 +163,6 @@ def _load_raft_state(weights) -> dict:
                              f"download {weights.url} and place it as {os.path.join(target, file_name)}") from None
 
 
-FLOWS = ("dis", "farneback", "raft_small", "raft_large")
 
 
 def make_flow(name: str = "dis", **options) -> OpticalFlow:

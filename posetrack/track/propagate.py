@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..geometry import keypoint_boxes, nms
+from ..geometry import BOX_ENLARGE, keypoint_boxes, nms
 
 
 def sample_flow(flow: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -48,7 +48,7 @@ def propagate_joints(keypoints: np.ndarray, flow: np.ndarray, min_score: float =
 
 
 def propagated_boxes(keypoints: np.ndarray, min_score: float = 0.0,
-                     enlarge: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+                     enlarge: float = BOX_ENLARGE) -> tuple[np.ndarray, np.ndarray]:
     """Boxes of propagated poses (joints with score > ``min_score``, each side grown by ``enlarge`` / 2, the
     paper's 15%) and a mask of the poses that have any such joint (the others get no box)."""
     valid = (np.asarray(keypoints)[..., 2] > min_score).any(-1)

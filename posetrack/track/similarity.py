@@ -27,11 +27,10 @@ from typing import Callable
 
 import numpy as np
 
+from ..config.tracker import REDUCTIONS, SIMILARITIES
 from ..errors import PosetrackError
 from ..geometry import box_area, box_iou, oks
 
-SIMILARITIES = ("bbox", "pose", "flow", "multiflow")
-REDUCTIONS = ("max", "mean")
 
 
 @dataclass

@@ -25,13 +25,12 @@ import torch
 from ..errors import PosetrackError
 from ..formats import load_json, posetrack18
 from ..formats.common import present_joints
-from ..geometry import box_to_center_scale, keypoint_boxes
+from ..geometry import BOX_ENLARGE, box_to_center_scale, keypoint_boxes
 from ..layouts import get_layout
 from .augment import AugmentConfig, Augmentation, crop_matrix, sample_augmentation, transform_joints
 from .targets import heatmap_targets
 
 FORMATS = ("coco", "coco-file", "posetrack18")
-POSETRACK_BOX_ENLARGE = 0.15
 IMREAD_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION  # the official flags
 
 
@@ -196,7 +195,7 @@ def _posetrack_samples(root: Path, split: str, aspect_ratio: float) -> Samples:
             paths.append(str(root / frame.file_name))
             ids.append(frame.image_id)
     joints = np.concatenate(kpts).astype(np.float32) if kpts else np.zeros((0, 17, 3), np.float32)
-    boxes = keypoint_boxes(joints, min_score=0, enlarge=POSETRACK_BOX_ENLARGE)
+    boxes = keypoint_boxes(joints, min_score=0, enlarge=BOX_ENLARGE)
     image_index = np.concatenate(index).astype(np.int64) if index else np.zeros(0, np.int64)
     # A person with one labelled joint has a zero-size keypoint box: no crop scale, a NaN loss.
     sized = (boxes[:, 2] - boxes[:, 0] >= 1) | (boxes[:, 3] - boxes[:, 1] >= 1)

@@ -24,10 +24,10 @@ from ..formats import posetrack18, prediction_template
 from ..formats import load_json
 from ..formats.coco import box_results, result_entry, write_results
 from ..formats.common import present_joints
-from ..geometry import box_to_center_scale, keypoint_boxes
+from ..geometry import BOX_ENLARGE, box_to_center_scale, keypoint_boxes
 from ..layouts import convert_keypoints
 from ..pose.decode import pose_nms
-from .datasets import IMREAD_FLAGS, POSETRACK_BOX_ENLARGE, DatasetSpec, Samples, coco_paths
+from .datasets import IMREAD_FLAGS, DatasetSpec, Samples, coco_paths
 
 FRAMES_PER_CALL = 8  # images whose boxes share the estimator's batches
 
@@ -108,7 +108,7 @@ def validate_posetrack(estimator, spec: DatasetSpec, max_images: int = 0, progre
             joints = f.keypoints.copy()
             joints[..., 2] = present_joints(joints)
             people = joints[..., 2].any(1)
-            boxes = keypoint_boxes(joints[people], min_score=0, enlarge=POSETRACK_BOX_ENLARGE)
+            boxes = keypoint_boxes(joints[people], min_score=0, enlarge=BOX_ENLARGE)
             p.keypoints, p.scores = estimator(frame, boxes)
             if estimator.layout.name != "posetrack18":
                 p.keypoints = convert_keypoints(p.keypoints, estimator.layout, "posetrack18")

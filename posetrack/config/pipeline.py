@@ -1,0 +1,103 @@
+"""The settings of ``posetrack run``: one typed section per stage (``detector``, ``pose``, ``tracker``, ``video``,
+``run``), defaults that follow the paper, each section checking its own values when built (``__post_init__``),
+so a YAML file or a ``--set`` gets its mistake reported when it is loaded (``posetrack.config.loader``)."""
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..devices import DEVICE_CHOICES, valid_device_name
+from .tracker import TrackerConfig
+
+
+# torchvision's Faster R-CNN variants the detector builds (posetrack.detect.faster_rcnn maps each to its builder).
+DetectorVariant = Literal["resnet50_fpn", "resnet50_fpn_v2", "mobilenet_v3_large_fpn", "mobilenet_v3_large_320_fpn"]
+DETECTOR_VARIANTS = typing.get_args(DetectorVariant)
+
+
+@dataclass
+class DetectorConfig:
+    """Where person boxes come from. ``source``: ``model`` (torchvision Faster R-CNN), ``file`` (a COCO results
+    or PoseTrack JSON given by ``file``) or ``gt`` (keypoint boxes of a PoseTrack ground-truth ``file``, +15%,
+    the paper's GT-box ablation). ``file`` may be a folder holding one ``<sequence>.json`` per video."""
+
+    source: Literal["model", "file", "gt"] = "model"
+    variant: DetectorVariant = "resnet50_fpn"
+    weights: str | None = None  # None: torchvision's DEFAULT (COCO) weights; else a local state_dict file
+    file: str | None = None
+    score_threshold: float = 0.5  # the paper drops detections scoring below 0.5 (§4.2)
+    min_size: int = 800  # torchvision's (and Detectron's) test scale
+    max_size: int = 1333
+    batch_size: int = 4  # frames per detector forward
+    fp16: bool = True  # autocast on CUDA; ignored on CPU
+
+    def __post_init__(self):
+        _check(0 <= self.score_threshold <= 1, "detector.score_threshold must be in [0, 1]")
+        _check(0 < self.min_size <= self.max_size, "detector.min_size must be positive and <= max_size")
+        _check(self.batch_size >= 1, "detector.batch_size must be >= 1")
+        _check(self.source == "model" or self.file, f"detector.source={self.source} needs detector.file")
+
+
+@dataclass
+class PoseConfig:
+    """The pose network (§2): a registry name (``posetrack weights list``) or a checkpoint path."""
+
+    weights: str = "mmpose_res50_coco_256x192"
+    flip_test: bool = True  # average with the flipped image's heatmaps (§4.1)
+    batch_size: int = 64  # person crops per forward
+    fp16: bool = True  # on CUDA
+    bf16: bool = False  # bfloat16 instead of float16 (Ampere and newer)
+
+    def __post_init__(self):
+        _check(self.batch_size >= 1, "pose.batch_size must be >= 1")
+
+
+@dataclass
+class VideoConfig:
+    """The overlay video (H.264 MP4): what to draw."""
+
+    write: bool = True
+    draw_boxes: bool = True
+    draw_ids: bool = True
+    trails: int = 0  # motion trail length in frames (0: none)
+    kpt_threshold: float = 0.4  # joints below are not drawn; the paper drops them at 0.4 (§4.2)
+    crf: int = 23  # x264 quality: lower is better and bigger; 18 looks lossless
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] = "veryfast"
+
+    def __post_init__(self):
+        _check(self.trails >= 0, "video.trails must be >= 0")
+        _check(0 <= self.crf <= 51, "video.crf must be in [0, 51]")
+
+
+@dataclass
+class RunConfig:
+    """How a run executes and what it writes."""
+
+    device: str = "auto"  # auto (CUDA when available), cpu, cuda, cuda:N
+    read_ahead: int = 8  # decoded frames queued ahead of the models
+    overlap: bool = True  # flow, detector batches and overlay encoding on their own threads (posetrack.run.overlap)
+    folder_fps: float = 25.0  # frame rate of image-folder inputs (PoseTrack's nominal rate)
+    output_format: Literal["posetrack18", "posetrack17", "coco"] = "posetrack18"
+    quiet: bool = False
+
+    def __post_init__(self):
+        _check(valid_device_name(self.device), f"run.device must be {DEVICE_CHOICES}, got {self.device!r}")
+        _check(self.read_ahead >= 0, "run.read_ahead must be >= 0")
+        _check(self.folder_fps > 0, "run.folder_fps must be positive")
+
+
+@dataclass
+class PipelineConfig:
+    """Everything ``posetrack run`` needs, one section per stage."""
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    pose: PoseConfig = field(default_factory=PoseConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)

@@ -1,0 +1,69 @@
+"""The tracker's settings (§3 of the paper) and the switches of its Table 5 ablation.
+
+They live here, beside the other sections, rather than in ``posetrack.track``: the configuration is shared by the
+whole tree and must not depend on any stage. ``posetrack.track`` builds its flow and similarities from these names.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import PosetrackError
+from ..geometry import BOX_ENLARGE
+from ..layouts import get_layout
+
+FLOWS = ("dis", "farneback", "raft_small", "raft_large")
+SIMILARITIES = ("bbox", "pose", "flow", "multiflow")
+REDUCTIONS = ("max", "mean")
+
+
+@dataclass
+class TrackerConfig:
+    """Tracker settings. Paper values where the paper gives one (§3, §4.2); the others were chosen with
+    ``scripts/bench_track.py`` (see the README)."""
+
+    flow: str = "dis"                 # dis | farneback | raft_small | raft_large (the paper: FlowNet2S)
+    flow_preset: str = "medium"       # DIS only: ultrafast | fast | medium
+    flow_scale: float = 0.5           # compute flow at this fraction of the frame size
+    flow_device: str = "cpu"          # RAFT only
+    propagate: bool = True            # joint propagation + box unification (§3.1, §3.3)
+    similarity: str = "multiflow"     # bbox | pose | flow | multiflow (§3.2)
+    queue_length: int = 10            # L_Q: frames a track stays matchable; appearances S_Multi-Flow uses
+    reduction: str = "max"            # how S_Multi-Flow combines the queue's appearances: max | mean
+    match_threshold: float = 0.1      # a pair less similar than this is no match: the pose starts a new track
+    nms_iou: float = 0.5              # box NMS over detector ∪ propagated boxes
+    propagated_decay: float = 0.95    # a propagated box scores its previous box's score times this
+    det_threshold: float = 0.5        # drop people scoring below (§4.2)
+    joint_threshold: float = 0.4      # zero joints scoring below in the output (§4.2)
+    joint_min_score: float = 0.2      # joints that are propagated and counted in OKS (official IN_VIS_THRE)
+    min_common_joints: int = 3        # OKS over fewer shared joints is shrunk by n / this (see similarity.py)
+    box_enlarge: float = BOX_ENLARGE  # propagated box = joints' box enlarged by 15% (§3.1)
+    pose_nms: float = 0.5             # drop a pose whose OKS with a better one exceeds this (1.0: off); see assign
+    layout: str = "posetrack18"       # joint layout of the poses (OKS sigmas)
+
+    def __post_init__(self):
+        checks = [(self.flow in FLOWS, f"flow must be one of {', '.join(FLOWS)}, got {self.flow!r}"),
+                  (self.similarity in SIMILARITIES,
+                   f"similarity must be one of {', '.join(SIMILARITIES)}, got {self.similarity!r}"),
+                  (self.reduction in REDUCTIONS,
+                   f"reduction must be one of {', '.join(REDUCTIONS)}, got {self.reduction!r}"),
+                  (int(self.queue_length) >= 1, f"queue_length must be >= 1, got {self.queue_length}"),
+                  (0 <= self.nms_iou <= 1, f"nms_iou must be in [0, 1], got {self.nms_iou}"),
+                  (0 < self.flow_scale <= 1, f"flow_scale must be in (0, 1], got {self.flow_scale}")]
+        for ok, what in checks:
+            if not ok:
+                raise PosetrackError(f"tracker config: {what}")
+        get_layout(self.layout)
+
+    @classmethod
+    def from_table5(cls, row: str, **overrides) -> "TrackerConfig":
+        """The switches of one row of the paper's Table 5 (``a1`` ... ``c6``), plus any overrides."""
+        if row not in TABLE5:
+            raise PosetrackError(f"unknown Table 5 row {row!r}; choose one of {', '.join(TABLE5)}")
+        return cls(**{**TABLE5[row], **overrides})
+
+
+# Table 5's tracking switches. Rows a/b/c differ only in backbone and detector, not in tracking, so their
+# switches coincide: 1, 2 without joint propagation; 3-6 with it; similarity bbox, pose, bbox, pose, flow, multiflow.
+_ROWS = [(False, "bbox"), (False, "pose"), (True, "bbox"), (True, "pose"), (True, "flow"), (True, "multiflow")]
+TABLE5 = {f"{group}{i + 1}": dict(propagate=prop, similarity=sim)
+          for group in "abc" for i, (prop, sim) in enumerate(_ROWS)}

@@ -45,8 +45,7 @@ from posetrack.layouts import get_layout
 from posetrack.pipeline import Pipeline
 from posetrack.pose.checkpoint import PoseModelInfo, save_checkpoint
 from posetrack.pose.network import PoseNetConfig, PoseResNet
-from posetrack.run.inputs import SequenceJob
-from posetrack.run.timing import STAGES
+from posetrack.pipeline import STAGES, SequenceJob
 
 CONFIGS = {"fast": ("fast_cpu", 24), "paper": ("paper_r50_256x192", 6)}  # config, frames (paper: run once, short)
 

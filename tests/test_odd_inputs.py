@@ -19,8 +19,7 @@ from posetrack.cli import main
 from posetrack.errors import PosetrackError
 from posetrack.formats import posetrack18
 from posetrack.io import open_source
-from posetrack.run.inputs import discover_jobs
-from posetrack.run.outputs import ensure_writable
+from posetrack.pipeline import discover_jobs, ensure_writable
 from posetrack.types import Frame, Sequence
 from test_io import _frame, _index_of  # frames that carry their index through lossy coding
 

@@ -7,8 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from posetrack.run.overlap import BackgroundWriter, FlowAhead, ahead
-from posetrack.run.timing import StageTimes
+from posetrack.io.ahead import ReadAhead
+from posetrack.pipeline.overlap import BackgroundWriter, FlowAhead
+from posetrack.pipeline.timing import StageTimes
 from posetrack.track.flow import make_flow
 
 
@@ -37,7 +38,7 @@ def test_flow_ahead_returns_the_direct_flow_and_forgets_unused_pairs():
         assert np.array_equal(got, reference(images[2], images[3]))
         # A pair that was not submitted is computed on the same worker.
         assert np.array_equal(ahead_flow(images[0], images[5]), reference(images[0], images[5]))
-        assert times.seconds["flow"] > 0 and ahead_flow.waited > 0
+        assert times.seconds["flow"] > 0
     finally:
         ahead_flow.close()
 
@@ -86,7 +87,7 @@ def test_background_writer_keeps_order_and_raises_failures():
 
 
 def test_ahead_yields_in_order_and_raises_where_the_item_would_be():
-    assert list(ahead(iter(range(50)), depth=3)) == list(range(50))
+    assert list(ReadAhead(iter(range(50)), 3)) == list(range(50))
 
     def broken():
         yield 1
@@ -95,7 +96,7 @@ def test_ahead_yields_in_order_and_raises_where_the_item_would_be():
 
     got = []
     with pytest.raises(ValueError, match="bad frame"):
-        for item in ahead(broken(), depth=1):
+        for item in ReadAhead(broken(), 1):
             got.append(item)
     assert got == [1, 2]
 
@@ -111,7 +112,7 @@ def test_closing_ahead_stops_its_worker():
             i += 1
 
     before = threading.active_count()
-    items = ahead(endless(), depth=2)
+    items = ReadAhead(endless(), 2)
     assert next(items) == 0
     items.close()
     time.sleep(0.05)

@@ -23,8 +23,7 @@ from posetrack.layouts import POSETRACK18
 from posetrack.pipeline import Pipeline, tracker_config
 from posetrack.pose.checkpoint import PoseModelInfo, save_checkpoint
 from posetrack.pose.network import PoseNetConfig, PoseResNet
-from posetrack.run.inputs import SequenceJob
-from posetrack.run.outputs import read_partial
+from posetrack.pipeline import SequenceJob, read_partial
 from posetrack.synth import noisy_observations
 from posetrack.synth.writer import write_dataset
 
@@ -178,10 +177,9 @@ def test_partial_jsonl_is_valid_while_running(data, tmp_path):
     assert not (tmp_path / f"{name}.partial.jsonl").exists()
 
 
-def test_poses_mode_matches_the_tracker_command(data, tmp_path):
-    """``--poses`` tracks given poses exactly as ``posetrack track`` does (same ids, same joints)."""
-    from posetrack.io import open_source
-    from posetrack.track.cli import track_given_poses
+def test_poses_mode_and_the_track_command_are_one_code_path(data, tmp_path, capsys):
+    """``run --poses`` and ``posetrack track`` give the same ids and joints; track keeps the poses' images."""
+    from posetrack.cli import main
 
     name = data["names"][0]
     config = tiny_config(data)
@@ -190,12 +188,13 @@ def test_poses_mode_matches_the_tracker_command(data, tmp_path):
     video = str(data["videos"] / f"{name}.mp4")
     pipeline.run_sequence(SequenceJob(name, video), tmp_path, video=False)
     ours = posetrack18.read_sequence(tmp_path / f"{name}.json")
-    with open_source(video) as frames:
-        theirs = track_given_poses(frames, read_sequence_any(data["poses"] / f"{name}.json"),
-                                   tracker_config(config))
+    poses = data["poses"] / f"{name}.json"
+    assert main(["track", video, "--poses", str(poses), "-o", str(tmp_path / "tracked.json"), "-q"]) == 0
+    theirs = posetrack18.read_sequence(tmp_path / "tracked.json")
+    assert [f.file_name for f in theirs.frames] == [f.file_name for f in read_sequence_any(poses).frames]
     for a, b in zip(ours.frames, theirs.frames, strict=True):
         np.testing.assert_array_equal(a.track_ids, b.track_ids)
-        np.testing.assert_allclose(a.keypoints, b.keypoints, atol=2e-3)
+        np.testing.assert_array_equal(a.keypoints, b.keypoints)
 
 
 def test_coco_and_posetrack17_outputs(data, tmp_path):

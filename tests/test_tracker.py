@@ -356,8 +356,32 @@ def test_track_command_refuses_mismatched_frames_and_bad_settings(tmp_path, caps
     assert "3 frames" in err and "4 images" in err and err.count("\n") == 1
     assert not out.exists()
     assert main(["track", str(folder), "--poses", str(tmp_path / "poses.json"), "-o", str(out),
-                 "--set", "queue_length=many"]) != 0
-    assert "queue_length needs an integer" in capsys.readouterr().err
+                 "--set", "tracker.queue_length=many"]) != 0
+    assert "tracker.queue_length must be an integer, got str 'many'" in capsys.readouterr().err
+    assert main(["track", str(folder), "--poses", str(tmp_path / "poses.json"), "-o", str(out),
+                 "--set", "queue_lenght=3"]) == 2
+    assert "did you mean tracker.queue_length?" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_track_command_reads_the_old_set_form_with_a_deprecation_line(tmp_path, capsys):
+    from posetrack.cli import main
+    from posetrack.formats.posetrack18 import read_sequence, write_sequence
+
+    seq = make_sequence(0, frames=4, people=1, width=160, height=120)
+    write_sequence(tmp_path / "poses.json", seq.truth)
+    folder = _write_folder(tmp_path, seq)
+    runs = {}
+    for form in ("queue_length=1", "tracker.queue_length=1"):
+        out = tmp_path / f"{form}.json"
+        assert main(["track", str(folder), "--poses", str(tmp_path / "poses.json"), "-o", str(out),
+                     "--set", form]) == 0
+        runs[form] = (out.read_bytes(), capsys.readouterr().err)
+    assert runs["queue_length=1"][0] == runs["tracker.queue_length=1"][0]
+    assert runs["queue_length=1"][1] == ("posetrack: warning: --set queue_length=1 is deprecated; write --set "
+                                         "tracker.queue_length=1\n")
+    assert runs["tracker.queue_length=1"][1] == ""
+    assert len(read_sequence(tmp_path / "queue_length=1.json").frames) == 4
 
 
 def test_one_person_found_in_two_boxes_is_kept_once():

@@ -76,7 +76,7 @@ class RunConfig:
 
     device: str = "auto"  # auto (CUDA when available), cpu, cuda, cuda:N
     read_ahead: int = 8  # decoded frames queued ahead of the models
-    overlap: bool = True  # flow, detector batches and overlay encoding on their own threads (posetrack.run.overlap)
+    overlap: bool = True  # flow, detector batches and overlay encoding on their own threads (posetrack.pipeline.overlap)
     folder_fps: float = 25.0  # frame rate of image-folder inputs (PoseTrack's nominal rate)
     output_format: Literal["posetrack18", "posetrack17", "coco"] = "posetrack18"
     quiet: bool = False

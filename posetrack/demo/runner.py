@@ -43,8 +43,7 @@ def run_demo(out: str | Path, seed: int = DEMO_SEED, sequences: int = 1, frames:
     from ..eval.tables import json_ready
     from ..formats.common import write_json
     from ..pipeline import Pipeline
-    from ..run.inputs import SequenceJob
-    from ..run.outputs import ensure_writable
+    from ..pipeline import SequenceJob, ensure_writable
 
     out = Path(ensure_writable(out))
     data = out / "data"

@@ -1,19 +1,17 @@
 """``open_source``: one way to stream frames from a video file or an image folder.
 
-Decoding runs on a background thread that keeps at most ``read_ahead`` frames queued, so decoding overlaps
-inference while memory stays bounded however long the video is. The thread never outlives its consumer: closing
-the source (a ``with`` block does it, also on an exception) or dropping the iterator (``break``) stops it, and an
-error in the thread is re-raised in the consumer instead of leaving it waiting forever.
+Decoding runs on a background thread (``posetrack.io.ahead``) that keeps at most ``read_ahead`` frames queued, so
+decoding overlaps inference while memory stays bounded however long the video is. Closing the source (a ``with``
+block does it, also on an exception) stops every reader thread it started.
 """
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from fractions import Fraction
-from typing import Callable, Iterator, NamedTuple
+from typing import Callable, Iterator
 
 from ..errors import PosetrackError
+from .ahead import ReadAhead, Worker
 from .video import SourceFrame, SourceInfo, as_rate, probe_folder, probe_video, read_folder, read_video
 
 DEFAULT_FOLDER_FPS = 25
@@ -48,7 +46,7 @@ class FrameSource:
         self.read_ahead = int(read_ahead)
         # The readers' stop flags, queues and threads, not the ReadAhead objects: a consumer that drops its
         # iterator (``break``) lets the thread stop on its own, and ``close`` still waits for it.
-        self._workers: list[_Worker] = []
+        self._workers: list[Worker] = []
 
     def __repr__(self) -> str:
         i = self.info
@@ -77,97 +75,3 @@ class FrameSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-_END = object()
-
-
-class _Failure:
-    def __init__(self, error: BaseException):
-        self.error = error
-
-
-def _produce(items: Iterator, out: queue.Queue, stop: threading.Event) -> None:
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                pass
-        return False
-
-    try:
-        for item in items:
-            if not put(item):
-                return
-        put(_END)
-    except BaseException as err:  # noqa: BLE001 - handed to the consumer, which re-raises it
-        put(_Failure(err))
-    finally:
-        close = getattr(items, "close", None)
-        if close is not None:
-            close()  # a generator must be closed on the thread that runs it: this releases the decoder
-
-
-class _Worker(NamedTuple):
-    stop: threading.Event
-    queue: queue.Queue
-    thread: threading.Thread
-
-    def shutdown(self) -> None:
-        self.stop.set()
-        # Free a producer blocked on a full queue, then wait for it to release its file.
-        while True:
-            try:
-                self.queue.get_nowait()
-            except queue.Empty:
-                break
-        if self.thread is not threading.current_thread():
-            self.thread.join(timeout=10)
-
-
-class ReadAhead:
-    """Runs an iterator on a daemon thread, handing its items over through a bounded queue.
-
-    The thread checks a stop flag while waiting for room, so ``close`` always ends it promptly; the consumer
-    re-raises whatever the thread raised and notices a thread that died without saying so.
-    """
-
-    def __init__(self, items: Iterator, maxsize: int, name: str = "posetrack-read-ahead"):
-        stop, out = threading.Event(), queue.Queue(maxsize=max(1, maxsize))
-        # The thread gets only the queue and the flag, never ``self``: a dropped ReadAhead is collected and
-        # its ``__del__`` stops the thread.
-        thread = threading.Thread(target=_produce, args=(items, out, stop), name=name, daemon=True)
-        self.worker = _Worker(stop, out, thread)
-        self._done = False
-        thread.start()
-
-    def __iter__(self) -> ReadAhead:
-        return self
-
-    def __next__(self):
-        if self._done:
-            raise StopIteration
-        while True:
-            try:
-                item = self.worker.queue.get(timeout=0.5)
-                break
-            except queue.Empty:
-                if not self.worker.thread.is_alive() and self.worker.queue.empty():
-                    self._done = True
-                    raise RuntimeError("the frame reader thread stopped without a result") from None
-        if item is _END:
-            self.close()
-            raise StopIteration
-        if isinstance(item, _Failure):
-            self.close()
-            raise item.error
-        return item
-
-    def close(self) -> None:
-        self._done = True
-        self.worker.shutdown()
-
-    def __del__(self):
-        self.worker.stop.set()

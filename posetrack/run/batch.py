@@ -20,9 +20,7 @@ import click
 from ..config import PipelineConfig
 from ..errors import PosetrackError
 from .. import distributed
-from .inputs import discover_jobs
-from .outputs import OutputPaths, ensure_writable, refuse_replacing_input
-from .timing import StageTimes
+from ..pipeline import OutputPaths, StageTimes, discover_jobs, ensure_writable, refuse_replacing_input
 
 log = logging.getLogger("posetrack.run")
 

@@ -1,10 +1,13 @@
 """Tracking (§3 of the paper): optical flow, joint propagation, similarities, greedy matching, the tracker.
 
-``FlowTracker(config).update(frame, boxes, scores)`` is the whole story; the modules below are its parts.
+``FlowTracker(config)`` is the whole story: ``propose`` the boxes the pose network must see, ``assign`` ids to the
+poses estimated in them (or ``update`` with a pose function, ``update_poses`` for poses you already have). The
+modules below are its parts; its settings are ``posetrack.config.TrackerConfig``.
 """
+from ..config.tracker import TABLE5, TrackerConfig
 from .flow import DISFlow, FarnebackFlow, OpticalFlow, RaftFlow, make_flow
 from .similarity import Candidates, make_similarity
-from .tracker import TABLE5, FlowTracker, TrackedFrame, TrackerConfig, flow_from_config
+from .tracker import FlowTracker, Proposal, TrackedFrame, flow_from_config
 
-__all__ = ["Candidates", "DISFlow", "FarnebackFlow", "FlowTracker", "OpticalFlow", "RaftFlow", "TABLE5",
+__all__ = ["Candidates", "DISFlow", "FarnebackFlow", "FlowTracker", "OpticalFlow", "Proposal", "RaftFlow", "TABLE5",
            "TrackedFrame", "TrackerConfig", "flow_from_config", "make_flow", "make_similarity"]

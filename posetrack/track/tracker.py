@@ -1,12 +1,16 @@
-"""FlowTrack: the paper's online tracker (§3, Algorithm 1), one frame at a time.
+"""FlowTrack: the paper's online tracker (§3, Algorithm 1), one frame at a time, in two calls with the pose
+network between them:
 
-Per frame ``k``:
-
-1. flow ``F_{k-1→k}`` between the previous and the current frame;
-2. the poses of frame ``k-1`` are moved by the flow (joint propagation) and their boxes join the detector's
-   boxes; NMS unifies them (§3.3) and the pose estimator runs on the unified boxes;
-3. the similarity between every track of the queue ``Q`` (the last ``L_Q`` frames) and every current pose is
+1. ``propose(frame, boxes, scores, flow)``: the poses in the queue move by the flow ``F_{k-1→k}`` (joint
+   propagation, §3.1); the propagated poses' boxes join the detector's and NMS unifies them (§3.3). The result is
+   the boxes the pose network must look at.
+2. ``assign(keypoints, scores, boxes, ...)``: the poses estimated on those boxes; duplicates of one person are
+   dropped, the similarity between every track of the queue ``Q`` (the last ``L_Q`` frames) and every pose is
    computed (§3.2), and ids are assigned greedily (Algorithm 1); the frame's poses join the queue.
+
+The caller runs the estimator between the two (``posetrack.pipeline`` does, timing and batching it), and computes
+the flow when ``needs_flow()`` says the frame needs it. ``update(frame, boxes, scores)`` does all of it with a
+``pose_fn`` for library users, and ``update_poses`` tracks poses that are given (no network, no proposals).
 
 Poses whose person score is below ``det_threshold`` (0.5, §4.2) are dropped before matching, so they never take
 an id; joints below ``joint_threshold`` (0.4, §4.2) are zeroed in the output only (matching sees every joint).
@@ -15,11 +19,11 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ..config.tracker import TABLE5, TrackerConfig
+from ..config.tracker import TrackerConfig
 from ..errors import PosetrackError
 from ..geometry import greedy_suppress
 from ..layouts import get_layout
@@ -41,16 +45,25 @@ def flow_from_config(c: TrackerConfig) -> Callable:
     return make_flow(c.flow, **options)
 
 
+class Proposal(NamedTuple):
+    """The boxes the pose network must look at in one frame: ``NMS(B_det ∪ B_flow)`` (Algorithm 1, line 9)."""
+
+    boxes: np.ndarray      # (M, 4) float32
+    scores: np.ndarray     # (M,) float32 box scores (a propagated box: its previous box's score x the decay)
+    from_flow: np.ndarray  # (M,) bool: a propagated box (the detector missed the person, or lost the NMS to it)
+
+
 @dataclass
 class TrackedFrame:
-    """The tracked people of one frame. ``from_flow`` marks people found on a propagated box (the detector
-    missed them, or lost the NMS to the propagated box)."""
+    """The tracked people of one frame. ``from_flow`` marks people found on a propagated box. ``pose_index`` is
+    each person's row in the poses handed to ``assign`` (so a caller finds what else it knows of them)."""
 
     keypoints: np.ndarray   # (N, K, 3), joints below joint_threshold set to 0, 0, 0
     boxes: np.ndarray       # (N, 4) the box the pose was estimated in (or the joints' box for given poses)
     scores: np.ndarray      # (N,) person scores
     track_ids: np.ndarray   # (N,) int64, unique within the frame, never reused
     from_flow: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    pose_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return len(self.track_ids)
@@ -71,12 +84,12 @@ class _Entry:
 
 
 class FlowTracker:
-    """Online pose tracker. ``update`` runs the full loop with a pose estimator ``pose_fn(frame, boxes, scores)
-    -> (keypoints, person_scores)``; ``update_poses`` tracks poses that are given. Memory: ``L_Q`` frames of poses
-    and the previous image.
+    """Online pose tracker (see the module docstring). Memory: ``L_Q`` frames of poses and the previous frame.
 
-    ``flow`` overrides the config's flow method (any ``(prev, frame) -> (H, W, 2)`` callable); ``similarity``
-    overrides the config's similarity (any ``(Candidates, keypoints, boxes) -> (T, N)`` callable).
+    ``flow`` overrides the config's flow method (any ``(prev, frame) -> (H, W, 2)`` callable) where the tracker
+    computes the flow itself; ``similarity`` overrides the config's similarity (any ``(Candidates, keypoints,
+    boxes) -> (T, N)`` callable); ``pose_fn(frame, boxes, scores) -> (keypoints, person_scores)`` is the estimator
+    ``update`` runs.
     """
 
     def __init__(self, config: TrackerConfig | None = None, pose_fn: PoseFn | None = None,
@@ -104,33 +117,106 @@ class FlowTracker:
         self._queue.clear()
         self._prev_frame = None
 
-    def update(self, frame: np.ndarray, boxes: np.ndarray, box_scores: np.ndarray) -> TrackedFrame:
-        """Track one frame given the detector's ``(N, 4)`` boxes and scores; needs ``pose_fn``."""
-        if self.pose_fn is None:
-            raise PosetrackError("FlowTracker.update needs a pose estimator: pass pose_fn=PoseEstimator(...) or "
-                                 "track given poses with update_poses")
+    def _uses_flow(self, poses_given: bool) -> bool:
+        return self.similarity_uses_flow or (self.config.propagate and not poses_given)
+
+    def needs_flow(self, poses_given: bool = False) -> bool:
+        """Whether the next frame needs ``F_{k-1→k}``: something is tracked that propagation or a flow
+        similarity moves. ``poses_given``: the next call is ``update_poses`` (no proposals)."""
+        return (self._uses_flow(poses_given) and self._prev_frame is not None
+                and any(len(e.ids) for e in self._queue))
+
+    def _advance(self, frame: np.ndarray, flow: np.ndarray | None, poses_given: bool) -> np.ndarray | None:
+        """Move every pose in the queue into the current frame by ``flow`` (computed here when it is needed and
+        not given)."""
+        if flow is None and self.needs_flow(poses_given):
+            flow = self.flow(self._prev_frame, frame)
+        if flow is not None and self._queue:
+            moved = np.concatenate([e.moved for e in self._queue])
+            moved = propagate_joints(moved, flow, self.config.joint_min_score)
+            start = 0
+            for entry in self._queue:
+                entry.moved = moved[start:start + len(entry.ids)]
+                start += len(entry.ids)
+        self._prev_frame = frame if self._uses_flow(poses_given) else None
+        return flow
+
+    # ------------------------------------------------------------------ the two steps
+
+    def propose(self, frame: np.ndarray, boxes: np.ndarray, box_scores: np.ndarray,
+                flow: np.ndarray | None = None) -> Proposal:
+        """The boxes to estimate poses in: the detector's ``(N, 4)`` boxes and scores unified with the boxes of
+        the propagated poses. ``flow`` is ``F_{k-1→k}`` when ``needs_flow()`` (computed here if not given)."""
         c = self.config
-        flow = self._advance(frame, need_flow=c.propagate or self.similarity_uses_flow)
+        flow = self._advance(frame, flow, poses_given=False)
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
         box_scores = np.asarray(box_scores, np.float32).reshape(-1)
         flow_boxes, flow_scores = np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
         if c.propagate and flow is not None and self._queue:
             flow_boxes, flow_scores = self._propagated_boxes(self._queue[-1], frame.shape)
         boxes, box_scores, source = unify_boxes(boxes, box_scores, flow_boxes, flow_scores, c.nms_iou)
-        if len(boxes):
-            keypoints, scores = self.pose_fn(frame, boxes, box_scores)
-            keypoints = np.asarray(keypoints, np.float32)
-            scores = np.asarray(scores, np.float32).reshape(-1)
-            keep = self._distinct_people(keypoints, scores, boxes)
-            keypoints, scores, boxes, box_scores, source = (
-                keypoints[keep], scores[keep], boxes[keep], box_scores[keep], source[keep])
+        return Proposal(boxes, box_scores, source >= 0)
+
+    def assign(self, keypoints: np.ndarray, scores: np.ndarray, boxes: np.ndarray,
+               box_scores: np.ndarray | None = None, from_flow: np.ndarray | None = None,
+               suppress_duplicates: bool = True) -> TrackedFrame:
+        """Track ids for the frame's ``(N, K, 3)`` poses (person ``scores``, estimated in ``boxes`` of
+        ``box_scores``): drop duplicate poses of one person (``suppress_duplicates``), drop people below
+        ``det_threshold``, then match the rest to the queue's tracks greedily; the frame joins the queue."""
+        c = self.config
+        k = len(self.sigmas)
+        keypoints = np.asarray(keypoints, np.float32)
+        if keypoints.size == 0:
+            keypoints = keypoints.reshape(0, k, 3)
+        if keypoints.ndim != 3 or keypoints.shape[1:] != (k, 3):
+            raise PosetrackError(f"poses have shape {keypoints.shape[1:]} but layout {c.layout!r} has {k} joints; "
+                                 "set TrackerConfig.layout to the poses' layout")
+        scores = np.asarray(scores, np.float32).reshape(-1)
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        box_scores = scores if box_scores is None else np.asarray(box_scores, np.float32).reshape(-1)
+        from_flow = np.zeros(len(keypoints), bool) if from_flow is None else np.asarray(from_flow, bool)
+        keep = self._distinct_people(keypoints, scores, boxes) if suppress_duplicates else np.arange(len(keypoints))
+        keep = keep[scores[keep] >= c.det_threshold]
+        keypoints, scores, boxes, box_scores, from_flow = (
+            keypoints[keep], scores[keep], boxes[keep], box_scores[keep], from_flow[keep])
+        candidates = self._candidates()
+        if len(candidates) and len(keypoints):
+            similarity = np.asarray(self.similarity(candidates, keypoints, boxes), np.float32)
         else:
-            keypoints = np.zeros((0, len(self.sigmas), 3), np.float32)
-            scores = np.zeros(0, np.float32)
-        return self._assign(keypoints, scores, boxes, box_scores, source >= 0)
+            similarity = np.zeros((len(candidates), len(keypoints)), np.float32)
+        ids = assign_ids(candidates.ids, similarity, c.match_threshold, self._ids)
+        self._queue.append(_Entry(ids, boxes, keypoints, box_scores, keypoints.copy()))
+        shown = keypoints * (keypoints[..., 2:] >= c.joint_threshold)
+        return TrackedFrame(shown, boxes, scores, ids, from_flow, keep.astype(np.int64))
+
+    # ------------------------------------------------------------------ conveniences
+
+    def update(self, frame: np.ndarray, boxes: np.ndarray, box_scores: np.ndarray) -> TrackedFrame:
+        """``propose``, the ``pose_fn`` on the proposed boxes, ``assign``: one frame with the detector's boxes."""
+        if self.pose_fn is None:
+            raise PosetrackError("FlowTracker.update needs a pose estimator: pass pose_fn=PoseEstimator(...) or "
+                                 "track given poses with update_poses")
+        proposal = self.propose(frame, boxes, box_scores)
+        if len(proposal.boxes):
+            keypoints, scores = self.pose_fn(frame, proposal.boxes, proposal.scores)
+        else:
+            keypoints, scores = np.zeros((0, len(self.sigmas), 3), np.float32), np.zeros(0, np.float32)
+        return self.assign(keypoints, scores, *proposal)
+
+    def update_poses(self, frame: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
+                     flow: np.ndarray | None = None) -> TrackedFrame:
+        """Track one frame of given ``(N, K, 3)`` poses and person ``scores``: no boxes are proposed and no pose is
+        dropped as a duplicate (each given pose is a person); the flow still serves the flow similarities."""
+        self._advance(frame, flow, poses_given=True)
+        keypoints = np.asarray(keypoints, np.float32).reshape(-1, len(self.sigmas), 3)
+        # Every joint the poses place (score > 0), not only confident ones: the box sets the OKS scale.
+        boxes, _ = propagated_boxes(keypoints, 0.0, self.config.box_enlarge)
+        return self.assign(keypoints, scores, boxes, suppress_duplicates=False)
+
+    # ------------------------------------------------------------------ internals
 
     def _distinct_people(self, keypoints, scores, boxes) -> np.ndarray:
-        """Indices of the poses to keep: one per person, the best-scoring.
+        """Indices of the poses to keep, in order: one per person, the best-scoring.
 
         Box NMS cannot always tell that a propagated box and a detector box hold the same person: the propagated
         box spans only the joints confident in the previous frame (often the upper body), so its IoU with the
@@ -144,30 +230,6 @@ class FlowTracker:
         sim = pose_oks(keypoints, boxes, keypoints, boxes, self.sigmas, c.joint_min_score, c.min_common_joints)
         keep = greedy_suppress(np.argsort(-scores, kind="stable"), sim, c.pose_nms)
         return np.sort(keep)
-
-    def update_poses(self, frame: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> TrackedFrame:
-        """Track one frame of given ``(N, K, 3)`` poses and person ``scores`` (no boxes are unified; flow is still
-        used by the flow similarities)."""
-        self._advance(frame, need_flow=self.similarity_uses_flow)
-        keypoints = np.asarray(keypoints, np.float32).reshape(-1, len(self.sigmas), 3)
-        # Every joint the poses place (score > 0), not only confident ones: the box sets the OKS scale.
-        boxes, _ = propagated_boxes(keypoints, 0.0, self.config.box_enlarge)
-        scores = np.asarray(scores, np.float32).reshape(-1)
-        return self._assign(keypoints, scores, boxes, scores, np.zeros(len(keypoints), bool))
-
-    def _advance(self, frame: np.ndarray, need_flow: bool) -> np.ndarray | None:
-        """Compute ``F_{k-1→k}`` and move every pose in the queue into the current frame."""
-        flow = None
-        if need_flow and self._prev_frame is not None and any(len(e.ids) for e in self._queue):
-            flow = self.flow(self._prev_frame, frame)
-            moved = np.concatenate([e.moved for e in self._queue])
-            moved = propagate_joints(moved, flow, self.config.joint_min_score)
-            start = 0
-            for entry in self._queue:
-                entry.moved = moved[start:start + len(entry.ids)]
-                start += len(entry.ids)
-        self._prev_frame = frame if need_flow else None
-        return flow
 
     def _propagated_boxes(self, prev: _Entry, shape) -> tuple[np.ndarray, np.ndarray]:
         c = self.config
@@ -196,21 +258,3 @@ class FlowTracker:
         keypoints = np.concatenate([e.keypoints for e in newest_first]).reshape(-1, k, 3)
         return Candidates(track_ids, boxes[newest], keypoints[newest], history[newest], history, boxes,
                           track.reshape(-1))
-
-    def _assign(self, keypoints, scores, boxes, box_scores, from_flow) -> TrackedFrame:
-        c = self.config
-        if keypoints.shape[1:] != (len(self.sigmas), 3):
-            raise PosetrackError(f"poses have shape {keypoints.shape[1:]} but layout {c.layout!r} has "
-                                 f"{len(self.sigmas)} joints; set TrackerConfig.layout to the poses' layout")
-        keep = scores >= c.det_threshold
-        keypoints, scores, boxes, box_scores = keypoints[keep], scores[keep], boxes[keep], box_scores[keep]
-        from_flow = from_flow[keep]
-        candidates = self._candidates()
-        if len(candidates) and len(keypoints):
-            similarity = np.asarray(self.similarity(candidates, keypoints, boxes), np.float32)
-        else:
-            similarity = np.zeros((len(candidates), len(keypoints)), np.float32)
-        ids = assign_ids(candidates.ids, similarity, c.match_threshold, self._ids)
-        self._queue.append(_Entry(ids, boxes, keypoints, box_scores, keypoints.copy()))
-        shown = keypoints * (keypoints[..., 2:] >= c.joint_threshold)
-        return TrackedFrame(shown, boxes, scores, ids, from_flow)

@@ -69,17 +69,13 @@ class StageTimes:
 
 
 class TimedFlow:
-    """Wraps an optical-flow callable so its time is counted as ``flow`` rather than as tracking."""
+    """An optical-flow callable whose calls count as the ``flow`` stage (the serial loop's; ``FlowAhead`` times
+    its worker's calls the same way)."""
 
     def __init__(self, flow, times: StageTimes):
         self.flow = flow
         self.times = times
-        self.waited = 0.0  # seconds spent in calls (as FlowAhead.waited)
 
     def __call__(self, prev_frame, frame):
-        start = time.perf_counter()
-        try:
-            with self.times("flow"):
-                return self.flow(prev_frame, frame)
-        finally:
-            self.waited += time.perf_counter() - start
+        with self.times("flow"):
+            return self.flow(prev_frame, frame)

@@ -34,7 +34,7 @@ def synth(out, split, sequences, frames, people, seed, width, height, fps, label
     Writes OUT/images/SPLIT/<seq>/000000.jpg..., OUT/annotations/SPLIT/<seq>.json (PoseTrack 2018),
     OUT/annotations/person_keypoints_SPLIT.json (COCO) and OUT/videos/SPLIT/<seq>.mp4.
     """
-    from .writer import write_dataset
+    from ..synth.writer import write_dataset
 
     stderr = sys.stderr
     done = []

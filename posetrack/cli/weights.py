@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..errors import PosetrackError
-from . import weights as W
+from ..pose import weights as W
 
 
 @click.group()
@@ -40,7 +40,7 @@ def download_cmd(name, force, quiet):
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 def verify_cmd(path):
     """Check PATH (or every downloaded entry): hash prefix in the name, and that it loads as a pose network."""
-    from .checkpoint import load_pose_model
+    from ..pose.checkpoint import load_pose_model
 
     if path is not None:
         targets = [path]

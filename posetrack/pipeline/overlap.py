@@ -1,6 +1,7 @@
 """Work the pipeline does beside the networks, moved off the main loop so it overlaps them (``run.overlap``).
 
-Three helpers, each on its own thread, each keeping the results exactly those of the serial loop:
+Three helpers, each on its own thread, each keeping the results exactly those of the serial loop (the third is
+``posetrack.io.ahead.ReadAhead``, the read-ahead thread frame decoding uses too):
 
 * ``FlowAhead``: the optical flow ``F(k-1 -> k)`` depends only on two decoded frames, so it is started as soon
   as frame ``k`` is decoded, while the detector works on the batch; the tracker's flow call collects it. One
@@ -8,19 +9,19 @@ Three helpers, each on its own thread, each keeping the results exactly those of
 * ``BackgroundWriter``: drawing the overlay and encoding it (H.264 through PyAV) for frame ``k`` runs while the
   main loop tracks frame ``k+1``. Frames go through a bounded queue, in order; a failure is raised in the main
   loop at the next frame or at ``close``.
-* ``ahead``: runs a generator (decode + detector batches) on a thread, ``depth`` items ahead of its consumer.
+* ``ReadAhead``: runs the generator of decoded frames and their detector batches on a thread, two batches ahead
+  of the tracker.
 
 OpenCV, PyAV and torch release the GIL in their heavy calls, so these threads run on other cores. Stage times
-(``run.timing``) stay the work each stage did, wherever it ran; the end-to-end rate comes from the wall clock.
+(``pipeline.timing``) stay the work each stage did, wherever it ran; the end-to-end rate comes from the wall clock.
 """
 from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -39,7 +40,6 @@ class FlowAhead:
         self._pending: deque[tuple[np.ndarray, np.ndarray, Future]] = deque()
         self._lock = threading.Lock()  # submit runs on the detector's thread, the rest on the main loop
         self._last: np.ndarray | None = None
-        self.waited = 0.0  # seconds the callers spent waiting for flow
 
     def _compute(self, prev: np.ndarray, frame: np.ndarray) -> np.ndarray:
         if self.times is None:
@@ -54,7 +54,6 @@ class FlowAhead:
                 self._pending.append((last, frame, self._pool.submit(self._compute, last, frame)))
 
     def __call__(self, prev: np.ndarray, frame: np.ndarray) -> np.ndarray:
-        start = time.perf_counter()
         with self._lock:
             future = None
             for i, (a, b, pending) in enumerate(self._pending):
@@ -66,10 +65,7 @@ class FlowAhead:
                 # Not submitted ahead (a call from outside the pipeline loop): the same single worker computes it,
                 # so the flow object never sees two calls at once.
                 future = self._pool.submit(self._compute, prev, frame)
-        try:
-            return future.result()
-        finally:
-            self.waited += time.perf_counter() - start
+        return future.result()
 
     def done(self, frame: np.ndarray) -> None:
         """Frame ``frame`` is tracked: forget the pairs that end at it or before it."""
@@ -135,44 +131,3 @@ class BackgroundWriter:
         self._aborted = True
         self._queue.put(_DONE)
         self._thread.join()
-
-
-def ahead(items: Iterator, depth: int = 2, name: str = "posetrack-ahead") -> Iterator:
-    """Iterate ``items`` on a worker thread, ``depth`` results ahead. The worker's exception is raised here,
-    where the item would have come; closing the returned generator stops the worker."""
-    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put((item, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put((_DONE, None))
-        except BaseException as error:  # handed to the consumer
-            q.put((_DONE, error))
-
-    thread = threading.Thread(target=work, name=name, daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = q.get()
-            if error is not None:
-                raise error
-            if item is _DONE:
-                return
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a worker waiting on a full queue
-            try:
-                q.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        thread.join()

@@ -26,8 +26,8 @@ def train(config, overrides, resume, out, quiet):
 
     Writes OUT/config.yaml, OUT/log.jsonl, OUT/last.pth (resumable) and OUT/best.pth (best validation).
     """
-    from .pose_trainer import PoseTrainer
-    from .recipe import TrainConfig
+    from ..train.pose_trainer import PoseTrainer
+    from ..train.recipe import TrainConfig
 
     _fit_and_report(PoseTrainer, TrainConfig, config, overrides, out, resume, quiet)
 
@@ -43,8 +43,8 @@ def train_detector(config, overrides, resume, out, quiet):
 
     The checkpoints (OUT/last.pth, OUT/best.pth) load as detector weights: --set detector.weights=OUT/best.pth.
     """
-    from .detector_trainer import DetectorTrainer
-    from .recipe import DetectorTrainConfig
+    from ..train.detector_trainer import DetectorTrainer
+    from ..train.recipe import DetectorTrainConfig
 
     _fit_and_report(DetectorTrainer, DetectorTrainConfig, config, overrides, out, resume, quiet,
                     metric="person box AP")

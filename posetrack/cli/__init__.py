@@ -1,8 +1,9 @@
-"""The ``posetrack`` command.
+"""The ``posetrack`` command and its sub-commands: the top of the tree.
 
-Sub-commands live beside the stage they drive and are imported only when used, so ``posetrack --help`` stays
-fast and a command's heavy imports (torch, OpenCV) cost nothing to the others. ``main`` turns a
-``PosetrackError`` into one line on stderr and its exit code.
+Every sub-command is a thin click wrapper around library code: ``run`` and ``batch`` live in ``posetrack.run``,
+``demo`` in ``posetrack.demo``, the others in this package (one module each). They are imported only when used,
+so ``posetrack --help`` stays fast and a command's heavy imports (torch, OpenCV) cost nothing to the others.
+``main`` turns a ``PosetrackError`` into one line on stderr and its exit code.
 """
 from __future__ import annotations
 
@@ -11,21 +12,21 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import PosetrackError
+from .. import __version__
+from ..errors import PosetrackError
 
 # name -> ("module:attribute" of a click command, one-line help shown by ``posetrack --help``)
 COMMANDS = {
-    "weights": ("posetrack.pose.weights_cli:weights", "List, download and verify pose network weights."),
-    "eval": ("posetrack.eval.cli:eval_command", "PoseTrack mAP and MOTA of predictions, as the official poseval."),
-    "eval-coco": ("posetrack.eval.cli:eval_coco_command", "COCO keypoint AP of a result file (pycocotools)."),
-    "track": ("posetrack.track.cli:track", "Give track ids to given poses, with optical flow over the video."),
-    "synth": ("posetrack.synth.cli:synth", "Write synthetic multi-person sequences with exact ground truth."),
+    "weights": ("posetrack.cli.weights:weights", "List, download and verify pose network weights."),
+    "eval": ("posetrack.cli.eval:eval_command", "PoseTrack mAP and MOTA of predictions, as the official poseval."),
+    "eval-coco": ("posetrack.cli.eval:eval_coco_command", "COCO keypoint AP of a result file (pycocotools)."),
+    "track": ("posetrack.cli.track:track", "Give track ids to given poses, with optical flow over the video."),
+    "synth": ("posetrack.cli.synth:synth", "Write synthetic multi-person sequences with exact ground truth."),
     "run": ("posetrack.run.cli:run_command", "Estimate and track poses in a video: JSON + overlay video."),
     "batch": ("posetrack.run.cli:batch_command", "Run a data set or a list of videos, resumable (torchrun-ready)."),
-    "train": ("posetrack.train.cli:train", "Train a pose network (COCO recipe, PoseTrack fine-tuning)."),
-    "test": ("posetrack.train.evaluate_cli:evaluate_command", "COCO AP / PoseTrack mAP of pose weights on a val set."),
-    "train-detector": ("posetrack.train.cli:train_detector", "Fine-tune the person detector on COCO-format boxes."),
+    "train": ("posetrack.cli.train:train", "Train a pose network (COCO recipe, PoseTrack fine-tuning)."),
+    "test": ("posetrack.cli.test:test_command", "COCO AP / PoseTrack mAP of pose weights on a val set."),
+    "train-detector": ("posetrack.cli.train:train_detector", "Fine-tune the person detector on COCO-format boxes."),
     "demo": ("posetrack.demo.cli:demo", "Offline demo: synthetic clips, packaged models, full pipeline, mAP/MOTA."),
 }
 

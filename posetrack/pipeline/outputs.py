@@ -36,14 +36,15 @@ FORMATS = ("posetrack18", "posetrack17", "coco")
 
 @dataclass
 class OutputPaths:
-    """Where one sequence's files go: ``<dir>/<name>.json``, ``.mp4`` and ``.partial.jsonl``."""
+    """Where one sequence's files go: ``<dir>/<name>.json`` (or ``json_name``), ``.mp4`` and ``.partial.jsonl``."""
 
     folder: Path
     name: str
+    json_name: str | None = None
 
     @property
     def json(self) -> Path:
-        return self.folder / f"{self.name}.json"
+        return self.folder / (self.json_name or f"{self.name}.json")
 
     @property
     def video(self) -> Path:

@@ -25,12 +25,19 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".m
 
 @dataclass
 class SequenceJob:
-    """One sequence to process. ``gt`` is a PoseTrack ground-truth file whose images (relative to ``source``,
-    the data set root) are the frames; without it ``source`` is a video file or an image folder."""
+    """One sequence to process, and what its output is called.
+
+    ``gt`` is a PoseTrack ground-truth file whose images (relative to ``source``, the data set root) are the
+    frames; without it ``source`` is a video file or an image folder. ``template`` is a PoseTrack file whose image
+    list (names, ids, labels) the output keeps, one image per frame of ``source`` (``posetrack track`` keeps the
+    given poses' images). ``json_name`` is the output file's name (default ``<name>.json``).
+    """
 
     name: str
     source: str
     gt: str | None = None
+    template: str | None = None
+    json_name: str | None = None
 
 
 @dataclass
@@ -72,7 +79,10 @@ def open_frames(job: SequenceJob, folder_fps: float = 25.0, read_ahead: int = 8)
     if job.gt is None:
         source = open_source(job.source, fps=folder_fps if os.path.isdir(job.source) else None,
                              read_ahead=read_ahead)
-        return OpenedFrames(source, None, None)
+        if job.template is None:
+            return OpenedFrames(source, None, None)
+        named = read_sequence_any(job.template)
+        return OpenedFrames(source, prediction_template(named).frames, named.vid_id)
     gt = read_sequence_any(job.gt)
     template = prediction_template(gt).frames
     if not template:

@@ -19,9 +19,9 @@ def eval_command(gt, pred, json_out, per_sequence, min_joint_score, missing_as_e
     """Score PoseTrack predictions PRED against ground truth GT (two folders of per-sequence files, or two files),
     with the same mAP, MOTA, precision and recall as the official poseval."""
     from ..formats import write_json
-    from .evaluation import evaluate
-    from .files import load_pairs
-    from .tables import format_tables, json_ready
+    from ..eval.evaluation import evaluate
+    from ..eval.files import load_pairs
+    from ..eval.tables import format_tables, json_ready
 
     gts, preds, scoreless = load_pairs(gt, pred, missing_as_empty)
     result = evaluate(gts, preds, min_joint_score=min_joint_score, missing_as_empty=missing_as_empty,
@@ -44,8 +44,8 @@ def eval_command(gt, pred, json_out, per_sequence, min_joint_score, missing_as_e
 def eval_coco_command(gt, results, json_out):
     """COCO keypoint AP of RESULTS (a COCO result list) against the COCO keypoint annotation file GT."""
     from ..formats import write_json
-    from .cocoeval import coco_ap, format_coco
-    from .tables import json_ready
+    from ..eval.cocoeval import coco_ap, format_coco
+    from ..eval.tables import json_ready
 
     stats = coco_ap(gt, results)
     click.echo(format_coco(stats))

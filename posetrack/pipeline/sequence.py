@@ -1,0 +1,220 @@
+"""``SequenceRun``: one sequence going through the pipeline, frame by frame.
+
+Everything one sequence needs lives on the run object: its opened frames and feed, the tracker and the optical
+flow, the pose stage, the outputs (partial JSONL, overlay writer and its encoder thread), the stage timers and the
+counts. ``run()`` is the whole story:
+
+    for each frame (decoded ahead; detector batched):
+        flow F(k-1 -> k) if the tracker needs it        (computed ahead, as soon as both frames are decoded)
+        tracker.propose -> pose network -> tracker.assign  (§3.1-3.3, §2, Algorithm 1), each stage timed
+        the frame's people -> partial file; overlay drawn and encoded (on the encoder thread)
+    partial file -> final JSON (temporary name, then rename)
+
+Frames are never kept: each is decoded, tracked, drawn, encoded and dropped, so memory stays flat.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PosetrackError
+from ..io.ahead import ReadAhead
+from ..track import FlowTracker, TrackedFrame
+from .engine import PoseStage
+from .feeds import FrameWork, box_source_for, detected_frames, given_frames
+from .inputs import SequenceJob, open_frames
+from .outputs import OutputPaths, PartialWriter, ensure_writable, finalize
+from .overlap import BackgroundWriter, FlowAhead
+from .timing import StageTimes, TimedFlow
+
+_EMPTY = np.zeros(0)
+
+
+@dataclass
+class SequenceResult:
+    name: str
+    frames: int
+    people: int
+    tracks: int
+    seconds: float
+    times: StageTimes
+    json_path: Path
+    video_path: Path | None
+
+
+class SequenceRun:
+    """One sequence of ``pipeline`` into ``out_dir`` (see the module docstring); ``run()`` once."""
+
+    def __init__(self, pipeline, job: SequenceJob, out_dir: str | os.PathLike, video: bool | None = None,
+                 output_format: str | None = None, position: int = 0):
+        c = pipeline.config
+        self.pipeline, self.config, self.job = pipeline, c, job
+        self.out_dir = out_dir
+        self.video = c.video.write if video is None else video
+        self.output_format = output_format or c.run.output_format
+        self.position = position
+        self.times = StageTimes()
+        self.given = pipeline.poses is not None
+        self.prev_image: np.ndarray | None = None
+        self.frames = self.people = 0
+        self.track_ids: set[int] = set()
+
+    def run(self) -> SequenceResult:
+        c, times = self.config, self.times
+        start = time.perf_counter()
+        self.opened = opened = open_frames(self.job, c.run.folder_fps, c.run.read_ahead)
+        with contextlib.ExitStack() as stack:
+            stack.callback(opened.close)
+            self.feed = box_source_for(self.pipeline, self.job, opened)
+            self.paths = paths = OutputPaths(ensure_writable(self.out_dir), self.job.name, self.job.json_name)
+            paths.remove_leftovers()
+            estimator = self.pipeline.estimator
+            self.pose = PoseStage(estimator) if estimator is not None else None
+            self.flow = self._flow(stack)
+            self.tracker = FlowTracker(self.pipeline.tracker_config, flow=self.flow)
+            info = opened.source.info
+            header = {"name": self.job.name, "vid_id": opened.vid_id, "layout": "posetrack18",
+                      "source": self.job.source, "fps": float(info.fps), "width": info.width,
+                      "height": info.height}
+            self.partial = PartialWriter(paths.partial, header)
+            stack.callback(self.partial.close)
+            self.writer = self._video_writer(paths.video, info) if self.video else None
+            self.encoder = (BackgroundWriter(depth=4, times=times) if c.run.overlap and self.writer is not None
+                            else None)
+            try:
+                self._loop()
+                if self.encoder is not None:
+                    self.encoder.close()
+                if self.writer is not None:
+                    with times("write"):
+                        self.writer.close()
+            except BaseException:
+                if self.encoder is not None:
+                    self.encoder.abort()
+                if self.writer is not None:
+                    self.writer.abort()
+                raise
+        with times("write"):
+            frames = finalize(paths.partial, paths.json, self.output_format)
+            paths.partial.unlink()
+        times.frames = self.frames
+        times.wall = time.perf_counter() - start
+        return SequenceResult(self.job.name, frames, self.people, len(self.track_ids), times.wall, times,
+                              paths.json, paths.video if self.video else None)
+
+    # ------------------------------------------------------------------ setup
+
+    def _flow(self, stack: contextlib.ExitStack):
+        """The flow callable of this sequence: computed ahead on a worker thread with ``run.overlap``, else on
+        the main loop; either way its work is timed as ``flow``."""
+        if self.config.run.overlap and self.pipeline.needs_flow():
+            ahead = FlowAhead(self.pipeline.flow, self.times)
+            stack.callback(ahead.close)
+            return ahead
+        return TimedFlow(self.pipeline.flow, self.times)
+
+    def _video_writer(self, path: Path, info):
+        from ..io import VideoWriter
+
+        v = self.config.video
+        return VideoWriter(path, info.fps, (info.width, info.height), crf=v.crf, preset=v.preset)
+
+    def _items(self):
+        """The frames and their feed, with the next detector batch computed ahead when overlapping."""
+        on_decode = self.flow.submit if isinstance(self.flow, FlowAhead) else None
+        source = self.opened.source
+        if self.given:
+            return given_frames(source, self.feed, self.times, on_decode)
+        items = detected_frames(source, self.feed, self.times, on_decode)
+        if self.config.run.overlap:
+            # The next detector batch runs while this one is tracked: room for two batches of frames.
+            batch = self.feed.batch_size if self.feed.needs_pixels else 1
+            items = ReadAhead(items, 2 * max(1, batch), name="posetrack-detect")
+        return items
+
+    # ------------------------------------------------------------------ the loop
+
+    def _loop(self) -> None:
+        from tqdm import tqdm
+
+        from ..viz import Trails
+
+        v = self.config.video
+        self.trails = Trails(v.trails) if v.trails > 0 else None
+        opened = self.opened
+        bar = tqdm(total=opened.num_frames, desc=opened.source.info.name, unit="frame", position=self.position,
+                   leave=self.position == 0, disable=None if self.pipeline.progress else True, dynamic_ncols=True)
+        next_index = 0
+        items = self._items()
+        with contextlib.closing(items), bar:
+            for work in items:
+                frame = work.frame
+                for missing in range(next_index, frame.index):  # frames that failed to decode: no people
+                    self.partial.write_frame(missing, opened.meta(missing), [], _EMPTY, _EMPTY, _EMPTY)
+                tracked, raw = self._track(work)
+                if isinstance(self.flow, FlowAhead):
+                    self.flow.done(frame.image)
+                self._write(frame, tracked, raw)
+                next_index = frame.index + 1
+                self.frames += 1
+                self.people += len(tracked)
+                self.track_ids.update(tracked.track_ids.tolist())
+                bar.update(1)
+        if self.frames == 0:
+            raise PosetrackError(f"{opened.source.info.path}: no frame could be decoded")
+        if self.given and opened.source.info.kind == "video" and next_index < len(self.feed.frames):
+            raise PosetrackError(f"{self.job.source}: the video ends after {next_index} frames but the poses of "
+                                 f"{self.feed.name} list {len(self.feed.frames)} images; give the poses made from "
+                                 "this video")
+        if opened.template is not None:  # a PoseTrack prediction lists every ground-truth image
+            for missing in range(next_index, len(opened.template)):
+                self.partial.write_frame(missing, opened.meta(missing), [], _EMPTY, _EMPTY, _EMPTY)
+
+    def _track(self, work: FrameWork) -> tuple[TrackedFrame, np.ndarray | None]:
+        """Flow, then propose -> pose network -> assign (or the given poses' ids); each stage timed on its own.
+        Returns the tracked people and, for COCO results, the network's own joints of each."""
+        times, tracker, image = self.times, self.tracker, work.frame.image
+        flow = self.flow(self.prev_image, image) if tracker.needs_flow(self.given) else None
+        self.prev_image = image
+        if self.given:
+            poses = work.poses
+            scores = poses.scores if len(poses.scores) == len(poses) else np.ones(len(poses), np.float32)
+            with times("track"):
+                return tracker.update_poses(image, poses.keypoints, scores, flow), None
+        with times("track"):
+            proposal = tracker.propose(image, work.boxes, work.scores, flow)
+        keypoints, scores, raw = np.zeros((0, 17, 3), np.float32), np.zeros(0, np.float32), None
+        if len(proposal.boxes):
+            with times("pose"):
+                keypoints, scores, raw = self.pose(image, proposal.boxes, proposal.scores)
+        with times("track"):
+            tracked = tracker.assign(keypoints, scores, *proposal)
+        wanted = raw is not None and self.output_format == "coco" and len(tracked)
+        return tracked, raw[tracked.pose_index] if wanted else None
+
+    def _write(self, frame, tracked: TrackedFrame, raw: np.ndarray | None) -> None:
+        with self.times("write"):
+            self.partial.write_frame(frame.index, self.opened.meta(frame.index), tracked.track_ids, tracked.scores,
+                                     tracked.boxes, tracked.keypoints, raw)
+        if self.writer is None:
+            return
+        draw = functools.partial(_draw_and_write, self.writer, frame.image, tracked, self.config.video, self.trails)
+        if self.encoder is not None:
+            self.encoder.put(draw)  # timed as "write" on the encoder's thread
+        else:
+            with self.times("write"):
+                draw()
+
+
+def _draw_and_write(writer, image, tracked, v, trails) -> None:
+    from ..viz import draw_poses
+
+    writer.write(draw_poses(image, tracked.keypoints, tracked.track_ids, tracked.boxes, layout="posetrack18",
+                            kpt_threshold=v.kpt_threshold, draw_boxes=v.draw_boxes, draw_ids=v.draw_ids,
+                            trails=trails))

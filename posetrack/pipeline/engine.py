@@ -95,9 +95,12 @@ class Pipeline:
                      output_format: str | None = None, position: int = 0):
         """Process one sequence and write ``<out_dir>/<name>.json`` (and ``.mp4``); returns a
         ``SequenceResult``."""
-        from .sequence import SequenceRun
+        from .sequence import SequenceOptions, SequenceRun
 
-        run = SequenceRun(self, job, out_dir, video=video, output_format=output_format, position=position)
+        c = self.config
+        options = SequenceOptions(c.video.write if video is None else video, output_format or c.run.output_format,
+                                  position)
+        run = SequenceRun(self, job, out_dir, options)
         result = run.run()
         self.times = result.times
         return result

@@ -112,8 +112,13 @@ class PartialWriter:
             self._failed = True
             raise write_error(self.path, err) from None
 
-    def write_frame(self, index: int, meta: dict, track_ids, scores, boxes, keypoints, coco_keypoints=None) -> None:
-        n = len(track_ids)
+    def write_frame(self, index: int, meta: dict, people=None, coco_keypoints=None) -> None:
+        """One frame: ``people`` has ``track_ids``, ``scores``, ``boxes`` and ``keypoints`` (a ``TrackedFrame``;
+        None for a frame without people); ``coco_keypoints`` the network's own COCO-17 joints of each."""
+        n = 0 if people is None else len(people.track_ids)
+        empty = np.zeros(0)
+        track_ids, scores, boxes, keypoints = ((people.track_ids, people.scores, people.boxes, people.keypoints)
+                                               if people is not None else ([], empty, empty, empty))
         record = {"i": int(index), **meta, "track_ids": np.asarray(track_ids, np.int64).tolist(),
                   "scores": _round(scores, 4), "boxes": _round(np.reshape(boxes, (n, 4)), 2),
                   # x, y to 1/100 px, scores to 1e-4: the file stays small and nothing a metric sees changes.

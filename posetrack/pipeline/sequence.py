@@ -33,9 +33,6 @@ from .outputs import OutputPaths, PartialWriter, ensure_writable, finalize
 from .overlap import BackgroundWriter, FlowAhead
 from .timing import StageTimes, TimedFlow
 
-_EMPTY = np.zeros(0)
-
-
 @dataclass
 class SequenceResult:
     name: str
@@ -48,17 +45,22 @@ class SequenceResult:
     video_path: Path | None
 
 
+@dataclass
+class SequenceOptions:
+    """What a caller may choose per sequence (else the config's ``video.write`` and ``run.output_format``)."""
+
+    video: bool
+    output_format: str
+    position: int = 0  # the row of its progress bar (batch shows the sequence bar below the data set's)
+
+
 class SequenceRun:
     """One sequence of ``pipeline`` into ``out_dir`` (see the module docstring); ``run()`` once."""
 
-    def __init__(self, pipeline, job: SequenceJob, out_dir: str | os.PathLike, video: bool | None = None,
-                 output_format: str | None = None, position: int = 0):
-        c = pipeline.config
-        self.pipeline, self.config, self.job = pipeline, c, job
+    def __init__(self, pipeline, job: SequenceJob, out_dir: str | os.PathLike, options: SequenceOptions):
+        self.pipeline, self.config, self.job = pipeline, pipeline.config, job
         self.out_dir = out_dir
-        self.video = c.video.write if video is None else video
-        self.output_format = output_format or c.run.output_format
-        self.position = position
+        self.video, self.output_format, self.position = options.video, options.output_format, options.position
         self.times = StageTimes()
         self.given = pipeline.poses is not None
         self.prev_image: np.ndarray | None = None
@@ -156,7 +158,7 @@ class SequenceRun:
             for work in items:
                 frame = work.frame
                 for missing in range(next_index, frame.index):  # frames that failed to decode: no people
-                    self.partial.write_frame(missing, opened.meta(missing), [], _EMPTY, _EMPTY, _EMPTY)
+                    self.partial.write_frame(missing, opened.meta(missing))
                 tracked, raw = self._track(work)
                 if isinstance(self.flow, FlowAhead):
                     self.flow.done(frame.image)
@@ -174,7 +176,7 @@ class SequenceRun:
                                  "this video")
         if opened.template is not None:  # a PoseTrack prediction lists every ground-truth image
             for missing in range(next_index, len(opened.template)):
-                self.partial.write_frame(missing, opened.meta(missing), [], _EMPTY, _EMPTY, _EMPTY)
+                self.partial.write_frame(missing, opened.meta(missing))
 
     def _track(self, work: FrameWork) -> tuple[TrackedFrame, np.ndarray | None]:
         """Flow, then propose -> pose network -> assign (or the given poses' ids); each stage timed on its own.
@@ -200,8 +202,7 @@ class SequenceRun:
 
     def _write(self, frame, tracked: TrackedFrame, raw: np.ndarray | None) -> None:
         with self.times("write"):
-            self.partial.write_frame(frame.index, self.opened.meta(frame.index), tracked.track_ids, tracked.scores,
-                                     tracked.boxes, tracked.keypoints, raw)
+            self.partial.write_frame(frame.index, self.opened.meta(frame.index), tracked, raw)
         if self.writer is None:
             return
         draw = functools.partial(_draw_and_write, self.writer, frame.image, tracked, self.config.video, self.trails)

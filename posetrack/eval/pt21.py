@@ -48,6 +48,8 @@ def _fail(path, where: str, what: str) -> PosetrackError:
 
 
 def _numbers(path, where: str, values: list, width: int) -> np.ndarray:
+    if not values:
+        return np.zeros((0, width))
     try:
         arr = np.array(values, dtype=np.float64)
     except (TypeError, ValueError):

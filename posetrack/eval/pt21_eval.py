@@ -157,3 +157,23 @@ def format_pt21(result: dict, title: str | None = None) -> str:
     if "ap" in result:
         lines += ["Average Precision (AP) metric:", _HEADER, f"{'AP':<6}&{_cells(result['ap'])} \\\\"]
     return "\n".join(lines)
+
+
+def run_pt21(benchmark: str, gt, pred, missing_as_empty: bool = False, per_sequence: bool = False,
+             fix_known_bugs: bool = False, use_ignore_regions: bool = False) -> tuple[str, dict]:
+    """What ``posetrack eval --benchmark posetrack21 | posetrack21-mot`` prints, and its ``--json`` result."""
+    if benchmark == "posetrack21-mot":
+        from .box_mot import evaluate_box_mot, format_box, load_mot
+
+        if fix_known_bugs:
+            raise PosetrackError("--fix-known-bugs applies to the keypoint benchmark (posetrack21) only")
+        result = evaluate_box_mot(load_mot(gt, pred, missing_as_empty), use_ignore_regions, per_sequence)
+        return format_box(result), result
+    if use_ignore_regions:
+        raise PosetrackError("--use-ignore-regions applies to posetrack21-mot (box MOTA/IDF1) only; keypoint "
+                             "HOTA and mAP always use the ignore regions")
+    result = evaluate_pt21(load_folder(gt, pred, missing_as_empty), fix_known_bugs, per_sequence)
+    lines = [format_pt21(r, f"Sequence {name}") + "\n" for name, r in result.get("sequences", {}).items()]
+    n = len(result.get("sequences", {})) or None
+    lines.append(format_pt21(result, f"Total ({n} sequences)" if n else None))
+    return "\n".join(lines), result

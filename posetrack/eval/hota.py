@@ -116,23 +116,27 @@ def keypoint_sequence(frames, dists, num_gt_ids: int, num_pr_ids: int, fix_known
             fn += f.gt_has.sum(0) if fix_known_bugs else seq_gt_joints
             continue
         sim = keypoint_similarity(dist)
-        n_gt, n_pr = f.gt_has.sum(0), f.pr_has.sum(0)
-        for j in range(j_count):
-            s = sim[:, :, j]
-            if not s.any():  # nothing within PCKh 0.5: no true positive at any alpha, whatever the solver picks
-                fn[:, j] += n_gt[j]
-                fp[:, j] += n_pr[j]
-                continue
-            rows, cols = linear_sum_assignment(-s)  # the very matrix the kit solves, so ties break alike
-            value = s[rows, cols]
-            ok = value[None, :] >= ALPHAS[:, None] - EPS
-            k = ok.sum(1)
-            tp[:, j] += k
-            fn[:, j] += n_gt[j] - k
-            fp[:, j] += n_pr[j] - k
-            loc[:, j] += (ok * value).sum(1)
-            ai, mi = np.nonzero(ok)
-            matches[ai, f.gt_ids[rows[mi]], f.pr_ids[cols[mi]], j] += 1
+        # A joint whose positive similarities share no row or column is solved without the Hungarian step:
+        # every optimal assignment takes all those pairs (zero pairs are never true positives). Only joints
+        # with competing pairs go through the solver, on the very matrix the kit solves, so ties break alike.
+        pos = sim > 0
+        simple = (pos.sum(0) <= 1).all(0) & (pos.sum(1) <= 1).all(0)
+        gi, pi, ji = np.nonzero(pos & simple[None, None, :])
+        pairs = [(gi, pi, ji)]
+        for j in np.flatnonzero(~simple):
+            rows, cols = linear_sum_assignment(-sim[:, :, j])
+            pairs.append((rows, cols, np.full(len(rows), j)))
+        gi, pi, ji = (np.concatenate(x) for x in zip(*pairs))
+        value = sim[gi, pi, ji]
+        ok = value[None, :] >= ALPHAS[:, None] - EPS
+        k = np.zeros((a, j_count))
+        np.add.at(k, (slice(None), ji), ok)
+        np.add.at(loc, (slice(None), ji), ok * value)
+        tp += k
+        fn += f.gt_has.sum(0) - k
+        fp += f.pr_has.sum(0) - k
+        ai, mi = np.nonzero(ok)
+        matches[ai, f.gt_ids[gi[mi]], f.pr_ids[pi[mi]], ji[mi]] += 1
     return with_total(finish(tp, fn, fp, loc, matches, gt_count, pr_count))
 
 

@@ -21,7 +21,8 @@ class Frame:
 
     ``track_ids`` is -1 where no id is known. ``head_boxes`` (xyxy) is NaN where unknown; ground truth needs it
     for PCKh. ``ignore_regions`` are polygons ``(P, 2)`` in pixels. ``is_labeled`` says whether the frame carries
-    annotation (PoseTrack val labels only some frames).
+    annotation (PoseTrack val labels only some frames). ``person_ids`` (PoseTrack21's identity of a person across
+    videos) is empty when unknown.
     """
 
     file_name: str
@@ -35,6 +36,7 @@ class Frame:
     is_labeled: bool = True
     width: int | None = None
     height: int | None = None
+    person_ids: np.ndarray = field(default_factory=lambda: _empty((0,), np.int64))
 
     def __len__(self) -> int:
         return int(self.keypoints.shape[0])

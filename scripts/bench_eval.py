@@ -8,7 +8,15 @@ positives, id switches and scores that fall with the error. With ``--poseval PAT
 ``poseval`` package) the official evaluation runs on the same files in this process and both sets of numbers are
 printed.
 
+``--pt21`` times the PoseTrack21 evaluation instead (keypoint HOTA + mAP, ``posetrack.eval.pt21_eval``) on the same
+kind of set written as PoseTrack21 files (box-only people on unlabeled frames, no labeled frame without people);
+with ``--kit PATH`` (the folder holding the official kit's ``trackeval`` package, e.g.
+``PoseTrack21/eval/posetrack21/posetrack21``) the kit runs on the same files in this process, as its ``Evaluator``
+does (sorted sequences, ``eval_sequence``, ``combine_sequences``), and both sets of numbers and the speed-up are
+printed. Without ``--kit`` the kit part is skipped with a note.
+
     python scripts/bench_eval.py [--sequences 50] [--frames 100] [--poseval /tmp/poseval] [--keep DIR]
+    python scripts/bench_eval.py --pt21 [--kit PATH] [--label-every 4]
 """
 from __future__ import annotations
 
@@ -154,6 +162,101 @@ def run_poseval(gt_dir: Path, pred_dir: Path, out_dir: Path) -> tuple[dict, floa
             "rec": mot["rec"][0]}, elapsed
 
 
+def make_pt21_pair(rng, vid: int, n_frames: int, mean_people: float, label_every: int = 1):
+    """``make_pair`` as PoseTrack21 ground truth: a labeled frame without people is written unlabeled (the kit
+    crashes on it), ignore regions that would hide every person are dropped, unlabeled frames list their people
+    box-only."""
+    import shapely
+
+    gt, pred = make_pair(rng, vid, n_frames, mean_people, label_every=1)
+    for t, g in enumerate(gt.frames):
+        g.is_labeled = t % label_every == 0 and len(g) > 0
+        if g.ignore_regions:
+            xy = g.keypoints[:, [0, 1, 2] + list(range(5, 17)), :2].reshape(-1, 2).astype(np.float64)
+            has = (xy > 0).all(1)
+            inside = np.zeros(len(xy), bool)
+            for r in g.ignore_regions:
+                inside |= shapely.contains(shapely.Polygon(r), shapely.points(xy))
+            if not (has & ~inside).any():
+                g.ignore_regions = []
+        if not g.is_labeled:
+            g.keypoints = np.zeros_like(g.keypoints)
+            g.ignore_regions = []
+    return gt, pred
+
+
+def make_pt21_dataset(root: Path, sequences: int = 50, frames: int = 100, people: float = 4.4, seed: int = 0,
+                      label_every: int = 1) -> tuple[Path, Path]:
+    from posetrack.formats import posetrack21
+
+    rng = np.random.default_rng(seed)
+    gt_dir, pred_dir = root / "gt21", root / "pred21" / "sequences"  # 'sequences': a folder layout the kit reads
+    for s in range(sequences):
+        gt, pred = make_pt21_pair(rng, 1000 + s, frames, people, label_every)
+        posetrack21.write_sequence(gt_dir / f"{gt.name}.json", gt)
+        posetrack21.write_sequence(pred_dir / f"{pred.name}.json", pred)
+    return gt_dir, pred_dir
+
+
+def run_ours_pt21(gt_dir: Path, pred_dir: Path) -> tuple[dict, float]:
+    from posetrack.eval.pt21_eval import evaluate_pt21, load_folder  # imports (scipy) before the clock starts
+
+    start = time.perf_counter()
+    result = evaluate_pt21(load_folder(gt_dir, pred_dir))
+    return result, time.perf_counter() - start
+
+
+def run_kit_pt21(kit: str, gt_dir: Path, pred_dir: Path) -> tuple[dict, float]:
+    """The official kit on the same files, driven as its ``Evaluator.evaluate`` (without printing)."""
+    import contextlib
+    import io
+
+    for alias, value in (("int", int), ("float", float), ("bool", bool)):  # numpy-2 fixes, no number changes
+        if not hasattr(np, alias):
+            setattr(np, alias, value)
+    sys.path.insert(0, kit)
+    from trackeval.datasets.posetrack import PoseTrack
+    from trackeval.metrics.hota_pose import HOTAeypoints
+    from trackeval.metrics.map import PosemAP
+
+    start = time.perf_counter()  # the kit's imports are done; ours were done before our clock too
+    with contextlib.redirect_stdout(io.StringIO()):
+        dataset = PoseTrack({"GT_FOLDER": str(gt_dir), "TRACKERS_FOLDER": str(pred_dir),
+                             "ASSURE_SINGLE_TRACKER": False})
+        tracker = dataset.get_eval_info()[0][0]
+        metrics, per_seq = [HOTAeypoints(), PosemAP()], ({}, {})
+        for seq in sorted(dataset.seq_list):
+            data = dataset.get_preprocessed_seq_data(dataset.get_raw_seq_data(tracker, seq), "person")
+            for m, res in zip(metrics, per_seq):
+                res[seq] = m.eval_sequence(data)
+        hota, ap = (m.combine_sequences(res) for m, res in zip(metrics, per_seq))
+    elapsed = time.perf_counter() - start
+    out = {k: 100 * float(np.mean(hota[name][:, -1])) for k, name in
+           (("hota", "HOTA"), ("deta", "DetA"), ("assa", "AssA"), ("loca", "LocA"))}
+    out["ap"] = float(ap["map"]["Total"])
+    return out, elapsed
+
+
+def main_pt21(args) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.keep) if args.keep else Path(tmp)
+        gt_dir, pred_dir = make_pt21_dataset(root, args.sequences, args.frames, args.people, args.seed,
+                                             args.label_every)
+        ours, t_ours = run_ours_pt21(gt_dir, pred_dir)
+        print(f"posetrack eval --benchmark posetrack21: {t_ours:.2f} s ({args.sequences} sequences x "
+              f"{args.frames} frames)")
+        keys = ("hota", "deta", "assa", "loca", "ap")
+        print("  " + "  ".join(f"{k} {ours[k]['total']:.3f}" for k in keys))
+        if not args.kit:
+            print("official kit not timed: pass --kit PATH (the folder holding its trackeval package)")
+            return 0
+        theirs, t_theirs = run_kit_pt21(args.kit, gt_dir, pred_dir)
+        print(f"official kit: {t_theirs:.2f} s  -> speed-up {t_theirs / t_ours:.1f}x")
+        print("  " + "  ".join(f"{k} {theirs[k]:.3f}" for k in keys))
+        print(f"  max |ours - kit| {max(abs(ours[k]['total'] - theirs[k]) for k in keys):.2e}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sequences", type=int, default=50)
@@ -164,7 +267,11 @@ def main(argv=None) -> int:
     ap.add_argument("--engine", choices=["fast", "motmetrics"], default="fast")
     ap.add_argument("--poseval", help="folder containing the poseval package, to time and compare it")
     ap.add_argument("--keep", help="write the generated files here instead of a temporary folder")
+    ap.add_argument("--pt21", action="store_true", help="time the PoseTrack21 evaluation (keypoint HOTA + mAP)")
+    ap.add_argument("--kit", help="with --pt21: folder holding the official PoseTrack21 kit's trackeval package")
     args = ap.parse_args(argv)
+    if args.pt21:
+        return main_pt21(args)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.keep) if args.keep else Path(tmp)
         gt_dir, pred_dir = make_dataset(root, args.sequences, args.frames, args.people, args.seed,

@@ -27,11 +27,15 @@ import click
 @click.option("--no-enter-leave", is_flag=True, help="Keep people in view instead of walking in and out.")
 @click.option("--no-video", is_flag=True, help="Skip the MP4 per sequence.")
 @click.option("--force", is_flag=True, help="Replace an existing split in OUT.")
+@click.option("--format", "fmt", type=click.Choice(["2018", "2021"]), default="2018", show_default=True,
+              help="2021: PoseTrack21 ground truth (posetrack_data/SPLIT, ignore regions over hidden people, "
+                   "box-only people on unlabeled frames) and its MOT box ground truth (posetrack_mot/mot/SPLIT).")
 def synth(out, split, sequences, frames, people, seed, width, height, fps, labeled_every, scenario, pan, zoom,
-          noise, no_clutter, no_enter_leave, no_video, force):
+          noise, no_clutter, no_enter_leave, no_video, force, fmt):
     """Render synthetic people walking, running, crossing and occluding each other, with exact ground truth.
 
-    Writes OUT/images/SPLIT/<seq>/000000.jpg..., OUT/annotations/SPLIT/<seq>.json (PoseTrack 2018),
+    Writes OUT/images/SPLIT/<seq>/000000.jpg..., OUT/annotations/SPLIT/<seq>.json (PoseTrack 2018; with
+    --format 2021 OUT/posetrack_data/SPLIT/<seq>.json and OUT/posetrack_mot/mot/SPLIT/<seq>/ instead),
     OUT/annotations/person_keypoints_SPLIT.json (COCO) and OUT/videos/SPLIT/<seq>.mp4.
     """
     from ..synth.writer import write_dataset
@@ -46,7 +50,8 @@ def synth(out, split, sequences, frames, people, seed, width, height, fps, label
 
     summary = write_dataset(out, split=split, sequences=sequences, frames=frames, people=people, seed=seed,
                             width=width, height=height, fps=fps, labeled_every=labeled_every, video=not no_video,
-                            force=force, progress=progress, scenario=scenario, pan=pan, zoom=zoom, noise=noise,
+                            force=force, progress=progress, fmt={"2018": "posetrack18", "2021": "posetrack21"}[fmt],
+                            scenario=scenario, pan=pan, zoom=zoom, noise=noise,
                             clutter=not no_clutter, enter_leave=not no_enter_leave)
     if stderr.isatty():
         click.echo("", file=stderr)

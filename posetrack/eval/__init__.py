@@ -1,7 +1,8 @@
 """PoseTrack evaluation (mAP, MOTA, as the official poseval computes them) and COCO keypoint AP.
 
 ``evaluate(gt_sequences, pred_sequences)`` and ``coco_ap(gt, results)`` are the Python entry points; the
-``posetrack eval`` and ``posetrack eval-coco`` commands wrap them.
+``posetrack eval`` and ``posetrack eval-coco`` commands wrap them. PoseTrack21 (keypoint HOTA and mAP as the
+official PoseTrack21 kit): ``pt21_eval.evaluate_pt21``; its box tracking (HOTA, MOTA, IDF1): ``box_mot``.
 """
 from __future__ import annotations
 

@@ -53,6 +53,7 @@ class ClearMot:
         no, nh = len(oids), len(hids)
         c["objects"] += no
         finite = np.isfinite(dists)
+        self.matched_h = np.zeros(nh, dtype=bool)  # which hypotheses of this frame were matched (box MOTA reads it)
         if not no or not nh or not finite.any():  # nothing pairable: every object missed, every hypothesis FP
             c["misses"] += no
             c["false_positives"] += nh
@@ -75,8 +76,9 @@ class ClearMot:
                 c["sum_d"] += rows[i][j]
                 c["sum_d_poseval"] += rows[i][j]
         n_matched = sum(matched_o)
+        self.matched_h = np.array(matched_h)
         if n_matched < min(no, nh):
-            n_matched += self._assign_rest(oids, hids, dists, np.array(matched_o), np.array(matched_h))
+            n_matched += self._assign_rest(oids, hids, dists, np.array(matched_o), self.matched_h)
         c["misses"] += no - n_matched
         c["false_positives"] += nh - n_matched
 
@@ -86,6 +88,7 @@ class ClearMot:
         dists = dists.copy()
         dists[matched_o, :] = np.nan
         dists[:, matched_h] = np.nan
+        newly = matched_h.copy()
         n = 0
         if np.isfinite(dists).any():
             for i, j in zip(*linear_sum_assignment(dists)):
@@ -106,7 +109,9 @@ class ClearMot:
                 c["sum_d_poseval"] += d
                 self.m[o] = h
                 self.res_m[h] = o
+                newly[j] = True
                 n += 1
+        matched_h[:] = newly
         return n
 
 

@@ -119,7 +119,11 @@ def _people(path, anns: list, order: np.ndarray, k: int) -> dict:
     box, has_box = _column(path, anns, "bbox", 4, required=False)
     box = np.where(has_box[:, None], xywh_to_xyxy(np.nan_to_num(box)), keypoint_boxes(slots))
     person_scores = [a.get("score", 1.0) for a in anns]
+    # PoseTrack21's identity across videos, kept when every annotation has an integer one.
+    persons = [a.get("person_id") for a in anns]
+    known = all(isinstance(p, int) and not isinstance(p, bool) for p in persons)
     return {"keypoints": slots, "track_ids": np.array(tracks, np.int64).reshape(n),
+            "person_ids": np.array(persons if known else [-1] * n, np.int64).reshape(n),
             "head_boxes": np.concatenate([head[:, :2], head[:, :2] + head[:, 2:]], axis=1), "boxes": box,
             "scores": np.array([v if isinstance(v, (int, float)) else 1.0 for v in person_scores], np.float64)}
 
@@ -163,7 +167,8 @@ def from_dict(data: object, path: str | os.PathLike = "<data>", name: str | None
             head_boxes=people["head_boxes"][sel].astype(np.float32),
             ignore_regions=_ignore_regions(path, i, image),
             is_labeled=bool(labeled) if labeled is not None else len(sel) > 0,
-            width=image.get("width"), height=image.get("height")))
+            width=image.get("width"), height=image.get("height"),
+            person_ids=people["person_ids"][sel] if (people["person_ids"] >= 0).all() else np.zeros(0, np.int64)))
     vid = data["images"][0].get("vid_id") if data["images"] else None
     if name is None:
         name = Path(path).stem

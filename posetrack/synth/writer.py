@@ -7,6 +7,10 @@
     OUT/annotations/person_keypoints_<split>.json      COCO-17 keypoints of every labelled frame, for training
     OUT/videos/<split>/<seq>.mp4                       H.264 yuv420p, playable in browsers
 
+With ``fmt="posetrack21"`` the ground truth takes the PoseTrack21 release's layout instead of
+``annotations/<split>/``: ``OUT/posetrack_data/<split>/<seq>.json`` (see ``synth.pt21``) and the box-tracking
+ground truth ``OUT/posetrack_mot/mot/<split>/<seq>/{image_info.json,gt/gt.txt}``.
+
 Hidden joints follow each format's convention. PoseTrack 2018 ground truth only annotates what annotators can
 see, and the official evaluation counts every listed joint (a joint is absent only as ``0, 0, 0``), so joints
 hidden by another person, by the person's own head, or outside the image are written ``0, 0, 0``. COCO
@@ -32,7 +36,7 @@ import numpy as np
 
 from ..atomic import write_bytes
 from ..errors import PosetrackError
-from ..formats import posetrack18
+from ..formats import mot, posetrack18, posetrack21
 from ..formats.common import write_json
 from ..geometry import xyxy_to_xywh
 from ..io.writer import VideoWriter
@@ -95,6 +99,7 @@ def coco_entries(syn: SynthSequence, first_annotation_id: int) -> tuple[list[dic
 
 def _prepare(out: Path, split: str, force: bool) -> list[Path]:
     targets = [out / "images" / split, out / "annotations" / split, out / "videos" / split,
+               out / "posetrack_data" / split, out / "posetrack_mot" / "mot" / split,
                out / "annotations" / f"person_keypoints_{split}.json"]
     existing = [p for p in targets if p.exists()]
     if existing and not force:
@@ -108,12 +113,15 @@ def _prepare(out: Path, split: str, force: bool) -> list[Path]:
 def write_dataset(out: str | os.PathLike, split: str = "val", sequences: int = 1, frames: int = 50,
                   people: int = 4, seed: int = 0, width: int = 640, height: int = 480, fps: float = 25.0,
                   labeled_every: int = 1, video: bool = True, force: bool = False, progress=None,
-                  **scenario) -> DatasetSummary:
+                  fmt: str = "posetrack18", **scenario) -> DatasetSummary:
     """Render ``sequences`` sequences and write them under ``out`` (see the module docstring for the layout).
 
     Sequence ``i`` (0-based) is named ``<i+1:06d>_mpii_<split>`` and rendered from seed ``[seed, i]``;
     ``scenario`` takes ``make_sequence``'s scenario keywords. ``progress`` is called with each sequence name.
+    ``fmt`` is ``"posetrack18"`` or ``"posetrack21"`` (the ground truth's format and layout).
     """
+    if fmt not in ("posetrack18", "posetrack21"):
+        raise PosetrackError(f"unknown ground-truth format {fmt!r}; choose posetrack18 or posetrack21")
     if not re.fullmatch(r"[A-Za-z0-9]+", split):
         raise PosetrackError(f"split {split!r}: use letters and digits only (e.g. train, val, test); it becomes "
                              "part of the PoseTrack sequence names")
@@ -132,13 +140,24 @@ def write_dataset(out: str | os.PathLike, split: str = "val", sequences: int = 1
 
     first = render(0)  # bad scenario options fail here, before anything in OUT is touched
     try:
-        return _write_all(out, split, sequences, first, render, video, force, progress, started)
+        return _write_all(out, split, sequences, first, render, video, force, progress, started, fmt)
     except OSError as err:
         raise PosetrackError(f"{err.filename or out}: cannot write ({err.strerror}); choose a writable OUT "
                              "folder with free space") from None
 
 
-def _write_all(out, split, sequences, first, render, video, force, progress, started) -> DatasetSummary:
+def _write_ground_truth(out: Path, split: str, syn: SynthSequence, fmt: str) -> None:
+    if fmt == "posetrack18":
+        posetrack18.write_sequence(out / "annotations" / split / f"{syn.name}.json", file_ground_truth(syn.gt))
+        return
+    from .pt21 import pt21_ground_truth
+
+    gt = pt21_ground_truth(syn.truth, [f.is_labeled for f in syn.gt.frames])
+    posetrack21.write_sequence(out / "posetrack_data" / split / f"{syn.name}.json", gt)
+    mot.write_mot_ground_truth(out / "posetrack_mot" / "mot" / split, gt)
+
+
+def _write_all(out, split, sequences, first, render, video, force, progress, started, fmt) -> DatasetSummary:
     coco_path = _prepare(out, split, force)[-1]
     coco_images, coco_annotations, names = [], [], []
     total_frames = labeled_frames = total_people = 0
@@ -156,7 +175,7 @@ def _write_all(out, split, sequences, first, render, video, force, progress, sta
                 write_bytes(out / frame.file_name, jpeg.tobytes())
                 if writer is not None:
                     writer.write(image)
-        posetrack18.write_sequence(out / "annotations" / split / f"{name}.json", file_ground_truth(syn.gt))
+        _write_ground_truth(out, split, syn, fmt)
         images, annotations = coco_entries(syn, len(coco_annotations) + 1)
         coco_images += images
         coco_annotations += annotations

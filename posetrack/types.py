@@ -21,7 +21,9 @@ class Frame:
 
     ``track_ids`` is -1 where no id is known. ``head_boxes`` (xyxy) is NaN where unknown; ground truth needs it
     for PCKh. ``ignore_regions`` are polygons ``(P, 2)`` in pixels. ``is_labeled`` says whether the frame carries
-    annotation (PoseTrack val labels only some frames).
+    annotation (PoseTrack val labels only some frames). ``interpolated`` ``(N, K)`` marks joints filled in across
+    a gap by ``posetrack.results.fill_gaps`` rather than observed; it is empty (shape ``(0, K)``) when nothing was
+    filled in, and written to PoseTrack files only where a person has such a joint.
     """
 
     file_name: str
@@ -35,6 +37,7 @@ class Frame:
     is_labeled: bool = True
     width: int | None = None
     height: int | None = None
+    interpolated: np.ndarray = field(default_factory=lambda: _empty((0, 17), bool))
 
     def __len__(self) -> int:
         return int(self.keypoints.shape[0])

@@ -26,6 +26,9 @@ COMMANDS = {
     "train": ("posetrack.train.cli:train", "Train a pose network (COCO recipe, PoseTrack fine-tuning)."),
     "test": ("posetrack.train.evaluate_cli:evaluate_command", "COCO AP / PoseTrack mAP of pose weights on a val set."),
     "train-detector": ("posetrack.train.cli:train_detector", "Fine-tune the person detector on COCO-format boxes."),
+    "export": ("posetrack.results.cli:export_command", "Export a run's result as CSV, one row per frame, track, joint."),
+    "report": ("posetrack.results.cli:report_command", "An HTML page on a run's tracks: plots and likely errors."),
+    "edit": ("posetrack.results.cli:edit_command", "Merge, split, swap or delete track ids; re-draw the overlay."),
     "demo": ("posetrack.demo.cli:demo", "Offline demo: synthetic clips, packaged models, full pipeline, mAP/MOTA."),
 }
 

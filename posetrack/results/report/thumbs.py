@@ -13,6 +13,7 @@ from .flags import Flag
 
 HEIGHT = 150   # pixels of a thumbnail
 MARGIN = 0.3   # of the people's box, added around it
+MIN_CROP = 160
 
 
 def thumbnails(video: str, people: People, flags: list[Flag], draw: bool, layout: str = "posetrack18") -> dict:
@@ -48,7 +49,9 @@ def _crop(image: np.ndarray, boxes: np.ndarray) -> bytes:
     if len(boxes):
         x1, y1 = boxes[:, :2].min(0)
         x2, y2 = boxes[:, 2:].max(0)
-        mx, my = (x2 - x1) * MARGIN + 20, (y2 - y1) * MARGIN + 20
+        # A margin around the people, and at least MIN_CROP pixels: a hand or a far person alone says little.
+        mx = max((x2 - x1) * MARGIN, (MIN_CROP - (x2 - x1)) / 2)
+        my = max((y2 - y1) * MARGIN, (MIN_CROP - (y2 - y1)) / 2)
         x1, y1 = int(max(0, x1 - mx)), int(max(0, y1 - my))
         x2, y2 = int(min(w, x2 + mx)), int(min(h, y2 + my))
         if x2 - x1 >= 8 and y2 - y1 >= 8:

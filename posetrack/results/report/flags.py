@@ -2,9 +2,9 @@
 
 * ``switch``: a track born close to where another died a moment before: the tracker likely lost a person and
   gave them a new id (a missed re-link), or handed the id of one person to another. The dead track's last
-  position is carried forward at its last velocity to the birth frame; the birth must lie within
-  ``switch_distance`` person heights of it, at most ``switch_frames`` frames later. Each dead track pairs with at
-  most one newborn, nearest first.
+  position is carried forward at its last velocity (``switch_extrapolate`` frames at most); the birth must lie
+  within ``switch_distance + switch_growth * gap`` person heights of it, at most ``switch_frames`` frames later.
+  Dead and newborn tracks are paired one to one, least total (distance / allowed distance) first.
   Two tracks that cross (their centres come within ``cross_distance`` heights) are flagged as a likely switch
   too when, after the crossing, each continues where the other was heading (positions extrapolated from the
   motion before): where one person passes in front of another, a tracker without appearance cues may exchange
@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from ...geometry import keypoint_boxes
 from ...layouts import get_layout
@@ -34,9 +35,9 @@ KINDS = {"switch": "likely id switch", "short": "very short track", "jump": "joi
 
 @dataclass
 class FlagConfig:
-    switch_frames: int = 40
-    switch_distance: float = 0.3
-    switch_growth: float = 0.05    # heights the allowed distance grows per frame of the gap
+    switch_frames: int = 30
+    switch_distance: float = 0.5
+    switch_growth: float = 0.02    # heights the allowed distance grows per frame of the gap
     switch_extrapolate: int = 5    # frames the dead track's velocity is carried forward at most
     cross_distance: float = 0.8
     cross_merge: int = 5           # crossings of one pair fewer frames apart than this are one event
@@ -88,26 +89,29 @@ def _switches(people, tracks, h, ctr, c) -> list[Flag]:
         velocity = (ctr[last] - ctr[back]) / steps if steps else np.zeros(2)
         ends.append((people.frame[last], last, velocity))
     births = [rows[0] for rows in tracks]
-    pairs = []
+    # cost = distance / allowed distance of every (dead, newborn) pair within reach; one-to-one, least total cost
+    cost = np.full((len(ends), len(births)), np.inf)
     for e, (t_end, last, velocity) in enumerate(ends):
         for b, first in enumerate(births):
             gap = people.frame[first] - t_end
             if 0 < gap <= c.switch_frames:
                 expected = ctr[last] + velocity * min(gap, c.switch_extrapolate)
                 d = np.linalg.norm(ctr[first] - expected) / h[last]
-                if d <= c.switch_distance + c.switch_growth * gap:
-                    pairs.append((d, e, b))
-    used_e, used_b, out = set(), set(), []
-    for d, e, b in sorted(pairs):
-        if e in used_e or b in used_b:
+                allowed = c.switch_distance + c.switch_growth * gap
+                if d <= allowed:
+                    cost[e, b] = d / allowed
+    out = []
+    if not np.isfinite(cost).any():
+        return out
+    for e, b in zip(*linear_sum_assignment(np.where(np.isfinite(cost), cost, 1e6))):
+        if not np.isfinite(cost[e, b]):
             continue
-        used_e.add(e)
-        used_b.add(b)
         last, first = ends[e][1], births[b]
         a_id, b_id = int(people.track[last]), int(people.track[first])
+        gap = int(people.frame[first] - people.frame[last])
         out.append(Flag("switch", [int(people.frame[last]), int(people.frame[first])], [a_id, b_id],
-                        f"track {b_id} starts {int(people.frame[first] - people.frame[last])} frame(s) after track "
-                        f"{a_id} ends, {d:.2f} heights from where {a_id} was heading", [int(last), int(first)]))
+                        f"track {b_id} starts {gap} frame(s) after track {a_id} ends, near where {a_id} was "
+                        "heading", [int(last), int(first)]))
     return out
 
 

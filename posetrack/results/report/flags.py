@@ -75,8 +75,8 @@ def find_flags(people: People, num_frames: int, config: FlagConfig | None = None
     c = config or FlagConfig()
     tracks = people.tracks()
     h, ctr = heights(people), centers(people)
-    flags = _switches(people, tracks, h, ctr, c) + _crossings(people, h, ctr, c) + _short(people, tracks, num_frames, c) + \
-        _jumps(people, tracks, h, c) + _duplicates(people, h, c)
+    flags = (_switches(people, tracks, h, ctr, c) + _crossings(people, h, ctr, c)
+             + _short(people, tracks, num_frames, c) + _jumps(people, tracks, h, c) + _duplicates(people, h, c))
     return sorted(flags, key=lambda f: (f.frames[0], f.kind, f.tracks))
 
 
@@ -211,7 +211,7 @@ def _jumps(people, tracks, h, c) -> list[Flag]:
             worst = joints[np.argmax(move[i, joints])]
             out.append(Flag("jump", [int(people.frame[a[i]]), int(people.frame[b[i]])], [tid],
                             f"track {tid}: {len(joints)} joint(s) jump, {names[worst]} by "
-                            f"{move[i, worst] / max(h[b[i]], 1):.2f} heights", [int(a[i]), int(b[i])]))
+                            f"{move[i, worst] / limit[i, 0] * c.jump_heights:.2f} heights", [int(a[i]), int(b[i])]))
     return out
 
 

@@ -22,7 +22,9 @@ class Frame:
     ``track_ids`` is -1 where no id is known. ``head_boxes`` (xyxy) is NaN where unknown; ground truth needs it
     for PCKh. ``ignore_regions`` are polygons ``(P, 2)`` in pixels. ``is_labeled`` says whether the frame carries
     annotation (PoseTrack val labels only some frames). ``person_ids`` (PoseTrack21's identity of a person across
-    videos) is empty when unknown.
+    videos) is empty when unknown. ``interpolated`` ``(N, K)`` marks joints filled in across
+    a gap by ``posetrack.results.fill_gaps`` rather than observed; it is empty (shape ``(0, K)``) when nothing was
+    filled in, and written to PoseTrack files only where a person has such a joint.
     """
 
     file_name: str
@@ -37,6 +39,7 @@ class Frame:
     width: int | None = None
     height: int | None = None
     person_ids: np.ndarray = field(default_factory=lambda: _empty((0,), np.int64))
+    interpolated: np.ndarray = field(default_factory=lambda: _empty((0, 17), bool))
 
     def __len__(self) -> int:
         return int(self.keypoints.shape[0])

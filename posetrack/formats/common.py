@@ -32,6 +32,15 @@ def present_joints(keypoints: np.ndarray) -> np.ndarray:
     return finite & ~zero
 
 
+def interpolated_marks(frame) -> np.ndarray:
+    """``(N, 17)`` bool: the joints of ``frame`` that ``posetrack.results.fill_gaps`` filled in (all False when
+    the frame carries no marks). Writers add them as an extra per-person key that poseval ignores."""
+    marks = np.asarray(frame.interpolated, dtype=bool)
+    if marks.ndim != 2 or marks.shape[0] != len(frame):
+        return np.zeros((len(frame), 17), dtype=bool)
+    return marks
+
+
 def load_json(path: str | os.PathLike) -> object:
     path = Path(path)
     try:

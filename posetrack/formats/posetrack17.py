@@ -16,7 +16,7 @@ from ..errors import PosetrackError
 from ..geometry import keypoint_boxes
 from ..layouts import joint_mapping
 from ..types import Frame, Sequence
-from .common import image_id_for, load_json, present_joints, track_ids_to_write, write_json
+from .common import image_id_for, interpolated_marks, load_json, present_joints, track_ids_to_write, write_json
 
 # posetrack18 slot -> poseval id (2017 ``point.id``), and back.
 _SLOT_TO_ID = joint_mapping("posetrack15", "posetrack18")
@@ -42,6 +42,7 @@ def _rect(path, where: str, rect: dict) -> tuple:
     if not isinstance(rect, dict):
         raise _fail(path, where, "expected an object")
     kpts = np.zeros((17, 3), np.float64)
+    marks = np.zeros(17, bool)
     ap = rect.get("annopoints")
     has_points = isinstance(ap, list) and len(ap) > 0 and isinstance(ap[0], dict) and "point" in ap[0]
     if not has_points:
@@ -57,12 +58,15 @@ def _rect(path, where: str, rect: dict) -> tuple:
             x, y = _first(path, f"{pw}.x", pt.get("x")), _first(path, f"{pw}.y", pt.get("y"))
             score = _first(path, f"{pw}.score", pt["score"]) if "score" in pt else 1.0
             kpts[_ID_TO_SLOT[jid]] = (x, y, score)
+            # posetrack's own mark for a joint filled in across a gap (posetrack.results.gaps); poseval ignores it.
+            marks[_ID_TO_SLOT[jid]] = bool(_first(path, f"{pw}.interpolated", pt["interpolated"], int)) \
+                if "interpolated" in pt else False
     head = [rect.get(k) for k in ("x1", "y1", "x2", "y2")]
     head = (np.array([_first(path, f"{where}.{k}", v) for k, v in zip(("x1", "y1", "x2", "y2"), head)])
             if all(v is not None for v in head) else np.full(4, np.nan))
     track = _first(path, f"{where}.track_id", rect["track_id"], int) if "track_id" in rect else -1
     score = _first(path, f"{where}.score", rect["score"]) if "score" in rect else 1.0
-    return kpts, track, head, score
+    return kpts, track, head, score, marks
 
 
 def _regions(path, where: str, regions) -> list[np.ndarray]:
@@ -96,13 +100,15 @@ def from_dict(data: object, path: str | os.PathLike = "<data>", name: str | None
         kpts = np.array([p[0] for p in people], np.float32).reshape(n, 17, 3)
         image_id = image_id_for(file_name)
         labeled = entry.get("is_labeled")
+        marks = np.array([p[4] for p in people], bool).reshape(n, 17)
         frames.append(Frame(
             file_name=file_name, image_id=image_id if image_id is not None else i, keypoints=kpts,
             boxes=keypoint_boxes(np.nan_to_num(kpts)), scores=np.array([p[3] for p in people], np.float32),
             track_ids=np.array([p[1] for p in people], np.int64),
             head_boxes=np.array([p[2] for p in people], np.float32).reshape(n, 4),
             ignore_regions=_regions(path, f"{where}.ignore_regions", entry.get("ignore_regions")),
-            is_labeled=bool(_first(path, f"{where}.is_labeled", labeled, int)) if labeled is not None else n > 0))
+            is_labeled=bool(_first(path, f"{where}.is_labeled", labeled, int)) if labeled is not None else n > 0,
+            interpolated=marks if marks.any() else np.zeros((0, 17), bool)))
     if name is None:
         name = Path(path).stem
     return Sequence(name=name, frames=frames, layout="posetrack18")
@@ -130,6 +136,7 @@ def to_dict(seq: Sequence) -> dict:
         no_points = np.isnan(kpts[..., :2]).all((1, 2))
         ids = track_ids_to_write(f, f"sequence {seq.name}, image {f.file_name}") if n else []
         heads = np.asarray(f.head_boxes, np.float64).reshape(-1, 4)
+        marks = interpolated_marks(f)
         for p in range(n):
             rect = {"track_id": [int(ids[p])]}
             if len(f.scores) == n:
@@ -140,7 +147,8 @@ def to_dict(seq: Sequence) -> dict:
                 slots = np.flatnonzero(present[p])
                 rect["annopoints"] = [{"point": [
                     {"id": [int(_SLOT_TO_ID[s])], "x": [float(kpts[p, s, 0])], "y": [float(kpts[p, s, 1])],
-                     "score": [float(np.nan_to_num(kpts[p, s, 2]))], "is_visible": [1]}
+                     "score": [float(np.nan_to_num(kpts[p, s, 2]))], "is_visible": [1],
+                     **({"interpolated": [1]} if marks[p, s] else {})}
                     for s in slots if _SLOT_TO_ID[s] >= 0]}]
             entry["annorect"].append(rect)
         annolist.append(entry)

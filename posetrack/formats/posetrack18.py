@@ -16,7 +16,7 @@ from ..errors import PosetrackError
 from ..geometry import keypoint_boxes, xywh_to_xyxy, xyxy_to_xywh
 from ..layouts import POSETRACK15, POSETRACK18
 from ..types import Frame, Sequence
-from .common import load_json, parse_file_name, present_joints, track_ids_to_write, write_json
+from .common import interpolated_marks, load_json, parse_file_name, present_joints, track_ids_to_write, write_json
 
 # 1-based skeleton of the official 2018 files (poseval convert.py), kept for viewers that draw it.
 _SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8], [7, 9],
@@ -122,7 +122,11 @@ def _people(path, anns: list, order: np.ndarray, k: int) -> dict:
     # PoseTrack21's identity across videos, kept when every annotation has an integer one.
     persons = [a.get("person_id") for a in anns]
     known = all(isinstance(p, int) and not isinstance(p, bool) for p in persons)
-    return {"keypoints": slots, "track_ids": np.array(tracks, np.int64).reshape(n),
+    # posetrack's own mark for joints filled in across a gap (posetrack.results.gaps); other tools ignore it.
+    marks, _ = _column(path, anns, "interpolated", k, required=False)
+    interpolated = np.zeros((n, 17), bool)
+    interpolated[:, have] = np.nan_to_num(marks[:, src]) > 0
+    return {"keypoints": slots, "interpolated": interpolated, "track_ids": np.array(tracks, np.int64).reshape(n),
             "person_ids": np.array(persons if known else [-1] * n, np.int64).reshape(n),
             "head_boxes": np.concatenate([head[:, :2], head[:, :2] + head[:, 2:]], axis=1), "boxes": box,
             "scores": np.array([v if isinstance(v, (int, float)) else 1.0 for v in person_scores], np.float64)}
@@ -168,7 +172,9 @@ def from_dict(data: object, path: str | os.PathLike = "<data>", name: str | None
             ignore_regions=_ignore_regions(path, i, image),
             is_labeled=bool(labeled) if labeled is not None else len(sel) > 0,
             width=image.get("width"), height=image.get("height"),
-            person_ids=people["person_ids"][sel] if (people["person_ids"] >= 0).all() else np.zeros(0, np.int64)))
+            person_ids=people["person_ids"][sel] if (people["person_ids"] >= 0).all() else np.zeros(0, np.int64),
+            interpolated=people["interpolated"][sel] if people["interpolated"][sel].any() else
+            np.zeros((0, 17), bool)))
     vid = data["images"][0].get("vid_id") if data["images"] else None
     if name is None:
         name = Path(path).stem
@@ -214,6 +220,7 @@ def to_dict(seq: Sequence) -> dict:
         boxes = xyxy_to_xywh(f.boxes).astype(np.float64) if len(f.boxes) == n else None
         heads = np.asarray(f.head_boxes, dtype=np.float64).reshape(-1, 4) if len(f.head_boxes) == n else None
         scores = np.asarray(f.scores, dtype=np.float64).reshape(-1) if len(f.scores) == n else None
+        marks = interpolated_marks(f) & present
         for p in range(n):
             ann = {"id": int(f.image_id) * 100 + p, "image_id": int(f.image_id), "category_id": 1,
                    "track_id": int(ids[p]), "keypoints": flat[p].reshape(-1).tolist(),
@@ -224,6 +231,8 @@ def to_dict(seq: Sequence) -> dict:
                 ann["bbox_head"] = [heads[p, 0], heads[p, 1], heads[p, 2] - heads[p, 0], heads[p, 3] - heads[p, 1]]
             if scores is not None:
                 ann["score"] = float(scores[p])
+            if marks[p].any():
+                ann["interpolated"] = marks[p].astype(int).tolist()
             annotations.append(ann)
     return {"images": images, "annotations": annotations, "categories": categories()}
 

@@ -185,10 +185,8 @@ class SequenceRun:
         flow = self.flow(self.prev_image, image) if tracker.needs_flow(self.given) else None
         self.prev_image = image
         if self.given:
-            poses = work.poses
-            scores = poses.scores if len(poses.scores) == len(poses) else np.ones(len(poses), np.float32)
             with times("track"):
-                return tracker.update_poses(image, poses.keypoints, scores, flow), None
+                return tracker.update_frame(image, work.poses, flow), None
         with times("track"):
             proposal = tracker.propose(image, work.boxes, work.scores, flow)
         keypoints, scores, raw = np.zeros((0, 17, 3), np.float32), np.zeros(0, np.float32), None

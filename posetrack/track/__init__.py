@@ -7,7 +7,7 @@ modules below are its parts; its settings are ``posetrack.config.TrackerConfig``
 from ..config.tracker import TABLE5, TrackerConfig
 from .flow import DISFlow, FarnebackFlow, OpticalFlow, RaftFlow, make_flow
 from .similarity import Candidates, make_similarity
-from .tracker import FlowTracker, Proposal, TrackedFrame, flow_from_config
+from .tracker import FlowTracker, Proposal, TrackedFrame, flow_from_config, track_sequence
 
 __all__ = ["Candidates", "DISFlow", "FarnebackFlow", "FlowTracker", "OpticalFlow", "Proposal", "RaftFlow", "TABLE5",
-           "TrackedFrame", "TrackerConfig", "flow_from_config", "make_flow", "make_similarity"]
+           "TrackedFrame", "TrackerConfig", "flow_from_config", "make_flow", "make_similarity", "track_sequence"]

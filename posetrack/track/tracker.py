@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from ..config.tracker import TrackerConfig
 from ..errors import PosetrackError
 from ..geometry import greedy_suppress
 from ..layouts import get_layout
+from ..types import Frame, Sequence
 from .flow import make_flow
 from .matching import IdCounter, assign_ids
 from .propagate import propagate_joints, propagated_boxes, unify_boxes
@@ -213,6 +214,12 @@ class FlowTracker:
         boxes, _ = propagated_boxes(keypoints, 0.0, self.config.box_enlarge)
         return self.assign(keypoints, scores, boxes, suppress_duplicates=False)
 
+    def update_frame(self, frame: np.ndarray, poses: Frame, flow: np.ndarray | None = None) -> TrackedFrame:
+        """``update_poses`` for a ``types.Frame`` of given poses (as a PoseTrack reader returns them): its person
+        scores, or 1 where the file has none."""
+        scores = poses.scores if len(poses.scores) == len(poses) else np.ones(len(poses), np.float32)
+        return self.update_poses(frame, poses.keypoints, scores, flow)
+
     # ------------------------------------------------------------------ internals
 
     def _distinct_people(self, keypoints, scores, boxes) -> np.ndarray:
@@ -258,3 +265,26 @@ class FlowTracker:
         keypoints = np.concatenate([e.keypoints for e in newest_first]).reshape(-1, k, 3)
         return Candidates(track_ids, boxes[newest], keypoints[newest], history[newest], history, boxes,
                           track.reshape(-1))
+
+
+def track_sequence(images: Iterable, sequence: Sequence, config: TrackerConfig | None = None,
+                   flow: Callable | None = None) -> Sequence:
+    """Track ids for the given poses of ``sequence`` over its ``images`` (BGR arrays, or objects with an ``.image``,
+    one per frame, in order): a copy of the sequence with the tracker's ids, person scores and boxes and the output
+    joint threshold applied. The in-memory form of ``posetrack track`` for library users."""
+    import dataclasses
+
+    tracker = FlowTracker(dataclasses.replace(config or TrackerConfig(), layout=sequence.layout), flow=flow)
+    images = iter(images)
+    out = []
+    for index, frame in enumerate(sequence.frames):
+        image = next(images, None)
+        if image is None:
+            raise PosetrackError(f"{index} images for the {len(sequence.frames)} frames of {sequence.name}; give "
+                                 "one image per frame")
+        tracked = tracker.update_frame(getattr(image, "image", image), frame)
+        out.append(dataclasses.replace(frame, keypoints=tracked.keypoints, boxes=tracked.boxes, scores=tracked.scores,
+                                       track_ids=tracked.track_ids, head_boxes=np.full((len(tracked), 4), np.nan,
+                                                                                      np.float32),
+                                       interpolated=np.zeros((0, frame.keypoints.shape[1]), bool)))
+    return dataclasses.replace(sequence, frames=out)

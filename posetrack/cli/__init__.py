@@ -65,6 +65,10 @@ def main(argv=None) -> int:
     except click.exceptions.Abort:
         click.echo("posetrack: aborted", err=True)
         return 130
+    except click.UsageError as err:  # a mistyped option or value: one line, like every other user mistake
+        command = err.ctx.command_path if err.ctx is not None else "posetrack"
+        click.echo(f"posetrack: error: {err.format_message()} (see '{command} --help')", err=True)
+        return err.exit_code
     except click.ClickException as err:
         err.show()
         return err.exit_code

@@ -15,12 +15,37 @@ import click
 
 from ..errors import PosetrackError
 
-FORMAT_CHOICES = {"2018": "posetrack18", "2017": "posetrack17", "coco": "coco"}
+# --format names -> run.output_format names
+FORMAT_NAMES = {"2018": "posetrack18", "2017": "posetrack17", "2021": "posetrack21", "coco": "coco", "csv": "csv",
+                "mot": "mot"}
 
 # option name -> config key of the options that set one key to their value
 SHORTHANDS = {"pose_weights": "pose.weights", "detector_weights": "detector.weights", "device": "run.device",
               "batch_size": "detector.batch_size", "kpt_threshold": "video.kpt_threshold", "trails": "video.trails",
-              "video": "video.write"}
+              "video": "video.write", "smooth": "post.smooth", "fill_gaps": "post.fill_gaps"}
+
+
+def _formats(ctx, param, value):
+    """``--format 2018,csv`` -> ``posetrack18,csv``; one line for a name that is not a format."""
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FORMAT_NAMES and name not in FORMAT_NAMES.values()]
+    if unknown or not names:
+        raise click.BadParameter(f"{unknown[0] if unknown else value!r} is not a format; choose one or more of "
+                                 f"{', '.join(FORMAT_NAMES)}, comma-separated (e.g. 2018,csv)")
+    return ",".join(FORMAT_NAMES.get(name, name) for name in names)
+
+
+FORMAT = click.option("--format", "fmt", metavar="FORMATS", callback=_formats, default=None,
+                      help="Results to write, comma-separated: 2018 (PoseTrack 2018 JSON, the default), 2017, 2021 "
+                           "(PoseTrack21), coco (COCO results with track_id), csv (one row per frame, track and "
+                           "joint), mot (box tracks, MOT text). At most one JSON format, e.g. 2018,csv.")
+SMOOTH = click.option("--smooth", type=click.Choice(["none", "one-euro", "savgol"]), default=None,
+                      help="Smooth each track's joints: one-euro (online) or savgol (Savitzky-Golay, offline); "
+                           "default none, the paper's raw output.")
+FILL_GAPS = click.option("--fill-gaps", type=click.IntRange(min=0), default=None, metavar="K",
+                         help="Interpolate a track's joints across misses of up to K frames (marked interpolated).")
 
 CONFIG = click.option("--config", "config_file", metavar="FILE",
                       help="YAML config, or a shipped one: paper_r50_256x192, paper_r152_384x288, fast_cpu.")
@@ -36,8 +61,7 @@ def pipeline_options(func):
     """Options shared by ``run`` and ``batch``, applied bottom-up so ``--help`` lists them in this order."""
     options = [
         CONFIG, SET,
-        click.option("--format", "fmt", type=click.Choice(list(FORMAT_CHOICES)), default=None,
-                     help="Output JSON: PoseTrack 2018 (default), PoseTrack 2017, or COCO results with track_id."),
+        FORMAT,
         click.option("--detections", metavar="FILE", help="Boxes from a COCO results or PoseTrack file (or a "
                      "folder of <sequence>.json) instead of the detector."),
         click.option("--gt-boxes", metavar="FILE", help="Ground-truth keypoint boxes (+15%) of a PoseTrack file "
@@ -59,7 +83,7 @@ def pipeline_options(func):
         click.option("--no-ids", is_flag=True, help="Overlay: no track id labels."),
         click.option("--trails", type=click.IntRange(min=0), default=None,
                      help="Overlay: motion trails of N frames."),
-        QUIET,
+        SMOOTH, FILL_GAPS, QUIET,
     ]
     for option in reversed(options):
         func = option(func)
@@ -85,7 +109,7 @@ def build_config(config_file: str | None, overrides, **options):
         for key, value in TABLE5[row].items():
             put(f"tracker.{key}", value)
     if options.get("fmt"):
-        put("run.output_format", FORMAT_CHOICES[options["fmt"]])
+        put("run.output_format", options["fmt"])
     for option, source in (("detections", "file"), ("gt_boxes", "gt")):
         if options.get(option):
             put("detector.source", source)

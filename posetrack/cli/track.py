@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from ..errors import PosetrackError
-from .options import CONFIG, QUIET, SET, TABLE5, build_config, setup_logging
+from .options import CONFIG, FILL_GAPS, QUIET, SET, SMOOTH, TABLE5, build_config, setup_logging
 
 
 def tracker_overrides(pairs) -> list[str]:
@@ -43,14 +43,18 @@ def tracker_overrides(pairs) -> list[str]:
 @click.option("--poses", "poses_path", required=True, type=click.Path(path_type=str),
               help="PoseTrack file with the poses of SOURCE's frames (track ids are ignored).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=str),
-              help="Output PoseTrack 2018 file.")
+              help="Output PoseTrack file (2018, or 2021 with --format 2021).")
+@click.option("--format", "fmt", type=click.Choice(["2018", "2021"]), default="2018", show_default=True)
 @TABLE5
 @click.option("--similarity", type=click.Choice(["bbox", "pose", "flow", "multiflow"]), default=None)
 @click.option("--flow", type=click.Choice(["dis", "farneback", "raft_small", "raft_large"]), default=None)
+@SMOOTH
+@FILL_GAPS
 @CONFIG
 @SET
 @QUIET
-def track(source, poses_path, output, table5, similarity, flow, config_file, overrides, quiet):
+def track(source, poses_path, output, fmt, table5, similarity, flow, smooth, fill_gaps, config_file, overrides,
+          quiet):
     """Give track ids to the poses in FILE, using optical flow over SOURCE (a video or a folder of frames)."""
     from ..pipeline import Pipeline, SequenceJob, ensure_writable
 
@@ -58,7 +62,8 @@ def track(source, poses_path, output, table5, similarity, flow, config_file, ove
     for key, value in (("tracker.similarity", similarity), ("tracker.flow", flow)):
         if value:
             sets.append(f"{key}={value}")
-    config = build_config(config_file, sets, table5=table5, video=False, fmt="2018", quiet=True)
+    config = build_config(config_file, sets, table5=table5, video=False, quiet=True, smooth=smooth,
+                          fill_gaps=fill_gaps, fmt={"2018": "posetrack18", "2021": "posetrack21"}[fmt])
     setup_logging(quiet)
     out = Path(output)
     job = SequenceJob(out.stem, source, template=poses_path, json_name=out.name)

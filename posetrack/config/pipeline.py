@@ -1,5 +1,5 @@
 """The settings of ``posetrack run``: one typed section per stage (``detector``, ``pose``, ``tracker``, ``video``,
-``run``), defaults that follow the paper, each section checking its own values when built (``__post_init__``),
+``run``, ``post``), defaults that follow the paper, each section checking its own values when built (``__post_init__``),
 so a YAML file or a ``--set`` gets its mistake reported when it is loaded (``posetrack.config.loader``)."""
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..devices import DEVICE_CHOICES, valid_device_name
+from .post import PostConfig
 from .tracker import TrackerConfig
 
 
@@ -78,13 +79,33 @@ class RunConfig:
     read_ahead: int = 8  # decoded frames queued ahead of the models
     overlap: bool = True  # flow, detector batches and overlay encoding on their own threads (posetrack.pipeline.overlap)
     folder_fps: float = 25.0  # frame rate of image-folder inputs (PoseTrack's nominal rate)
-    output_format: Literal["posetrack18", "posetrack17", "coco"] = "posetrack18"
+    # one or more of OUTPUT_FORMATS, comma-separated (at most one JSON format): e.g. "posetrack18,csv"
+    output_format: str = "posetrack18"
     quiet: bool = False
 
     def __post_init__(self):
         _check(valid_device_name(self.device), f"run.device must be {DEVICE_CHOICES}, got {self.device!r}")
         _check(self.read_ahead >= 0, "run.read_ahead must be >= 0")
         _check(self.folder_fps > 0, "run.folder_fps must be positive")
+        output_formats(self.output_format)
+
+
+# What a run can write: PoseTrack 2018 / 2017 / 2021 or COCO results (<name>.json, one of them), CSV rows of every
+# joint (<name>.csv, posetrack.results.export) and MOT box tracks (<name>.txt, PoseTrack21's box benchmark).
+JSON_FORMATS = ("posetrack18", "posetrack17", "posetrack21", "coco")
+OUTPUT_FORMATS = JSON_FORMATS + ("csv", "mot")
+
+
+def output_formats(value: str) -> list[str]:
+    """The formats of a ``run.output_format`` value (``"posetrack18,csv"``), checked."""
+    names = [name.strip() for name in str(value).split(",") if name.strip()]
+    bad = [name for name in names if name not in OUTPUT_FORMATS]
+    _check(names and not bad, f"run.output_format: {bad[0] if bad else value!r} is not a format; choose one or "
+                              f"more of {', '.join(OUTPUT_FORMATS)}, comma-separated")
+    _check(sum(name in JSON_FORMATS for name in names) <= 1 and len(set(names)) == len(names),
+           f"run.output_format {value!r}: at most one of {', '.join(JSON_FORMATS)} (they would share <name>.json), "
+           "each format once")
+    return names
 
 
 @dataclass
@@ -96,6 +117,7 @@ class PipelineConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     video: VideoConfig = field(default_factory=VideoConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    post: PostConfig = field(default_factory=PostConfig)
 
 
 def _check(ok: bool, message: str) -> None:

@@ -122,8 +122,9 @@ def load_mot(gt_path, pred_path, missing_as_empty: bool = False) -> list[tuple[s
     if not pred_path.is_dir():
         raise PosetrackError(f"{pred_path}: expected a folder of <seq>.txt prediction files")
     names = {s.name for s in seqs}
-    others = sorted(p.name for p in pred_path.iterdir() if p.is_file() and p.name.removesuffix(".txt") not in names
-                    and not p.name.startswith("."))
+    # What the kit would read as a sequence's predictions: <seq>.txt or <seq> (a run's .json, .csv, .mp4 are not).
+    others = sorted(p.name for p in pred_path.iterdir() if p.is_file() and p.suffix in (".txt", "")
+                    and p.name.removesuffix(".txt") not in names and not p.name.startswith("."))
     if others and gt_path not in seqs:
         raise PosetrackError(f"{pred_path}: {len(others)} file(s) are not sequences of {gt_path} (e.g. "
                              f"{others[0]}): files of another split? Keep one folder per split")

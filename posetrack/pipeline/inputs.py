@@ -1,6 +1,7 @@
 """What a run reads: one ``SequenceJob`` per video, image folder, or PoseTrack ground-truth sequence.
 
-``discover_jobs`` turns ``posetrack batch``'s INPUT into jobs: a PoseTrack root (``annotations/<split>/*.json``:
+``discover_jobs`` turns ``posetrack batch``'s INPUT into jobs: a PoseTrack21 root (``posetrack_data/<split>``),
+a PoseTrack 2018 root (``annotations/<split>/*.json``:
 the frames are the images each file lists, read relative to the root, and the prediction keeps its file name and
 image list), a folder of videos, or a text file listing sources one per line. ``open_frames`` opens a job's frames
 and says, for every frame index, the file name and image id to write.
@@ -14,7 +15,7 @@ from pathlib import Path
 import cv2
 
 from ..errors import PosetrackError
-from ..formats import image_id_for, prediction_template, read_sequence_any
+from ..formats import image_id_for, posetrack21, prediction_template, read_sequence_any
 from ..io import FrameSource, open_source
 from ..io.video import SourceInfo, as_rate
 from ..types import Frame
@@ -105,6 +106,9 @@ def discover_jobs(input_path: str, split: str = "val") -> tuple[list[SequenceJob
         raise PosetrackError(f"{path}: no such file or folder; give a PoseTrack root, a folder of videos or a "
                              "text file listing videos")
     if path.is_dir():
+        if posetrack21.is_dataset_root(path):  # posetrack_data/<split>/*.json, images/<split>/<seq>/
+            sequences = posetrack21.dataset_sequences(path, split)
+            return [SequenceJob(name, str(path), str(gt)) for name, gt, _ in sequences], str(sequences[0][1].parent)
         annotations = path / "annotations" / split
         if annotations.is_dir():
             files = sorted(annotations.glob("*.json"))

@@ -15,6 +15,7 @@ Frames are never kept: each is decoded, tracked, drawn, encoded and dropped, so 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import time
@@ -29,7 +30,9 @@ from ..track import FlowTracker, TrackedFrame
 from .engine import PoseStage
 from .feeds import FrameWork, box_source_for, detected_frames, given_frames
 from .inputs import SequenceJob, open_frames
-from .outputs import OutputPaths, PartialWriter, ensure_writable, finalize
+from ..config import output_formats
+from .finalize import finalize
+from .outputs import OutputPaths, PartialWriter, ensure_writable
 from .overlap import BackgroundWriter, FlowAhead
 from .timing import StageTimes, TimedFlow
 
@@ -60,7 +63,11 @@ class SequenceRun:
     def __init__(self, pipeline, job: SequenceJob, out_dir: str | os.PathLike, options: SequenceOptions):
         self.pipeline, self.config, self.job = pipeline, pipeline.config, job
         self.out_dir = out_dir
-        self.video, self.output_format, self.position = options.video, options.output_format, options.position
+        self.video, self.position = options.video, options.position
+        self.formats = output_formats(options.output_format)
+        post = self.config.post
+        # Gap filling and Savitzky-Golay need whole tracks: the overlay is drawn once they are known, at the end.
+        self.draw_at_end = post.fill_gaps > 0 or post.smooth == "savgol"
         self.times = StageTimes()
         self.given = pipeline.poses is not None
         self.prev_image: np.ndarray | None = None
@@ -86,7 +93,12 @@ class SequenceRun:
                       "height": info.height}
             self.partial = PartialWriter(paths.partial, header)
             stack.callback(self.partial.close)
-            self.writer = self._video_writer(paths.video, info) if self.video else None
+            self.writer = self._video_writer(paths.video, info) if self.video and not self.draw_at_end else None
+            self.smoother = None
+            if self.writer is not None and c.post.smooth == "one-euro":  # the overlay shows what the JSON holds
+                from ..results import OneEuroSmoother
+
+                self.smoother = OneEuroSmoother(c.post, float(info.fps))
             self.encoder = (BackgroundWriter(depth=4, times=times) if c.run.overlap and self.writer is not None
                             else None)
             try:
@@ -102,13 +114,17 @@ class SequenceRun:
                 if self.writer is not None:
                     self.writer.abort()
                 raise
+        results = paths.results(self.formats)
         with times("write"):
-            frames = finalize(paths.partial, paths.json, self.output_format)
+            final = finalize(paths.partial, results, c.post)
+            if self.video and self.draw_at_end:
+                self._draw_all(final)
+            frames = final.count()
             paths.partial.unlink()
         times.frames = self.frames
         times.wall = time.perf_counter() - start
         return SequenceResult(self.job.name, frames, self.people, len(self.track_ids), times.wall, times,
-                              paths.json, paths.video if self.video else None)
+                              next(iter(results.values())), paths.video if self.video else None)
 
     # ------------------------------------------------------------------ setup
 
@@ -195,7 +211,7 @@ class SequenceRun:
                 keypoints, scores, raw = self.pose(image, proposal.boxes, proposal.scores)
         with times("track"):
             tracked = tracker.assign(keypoints, scores, *proposal)
-        wanted = raw is not None and self.output_format == "coco" and len(tracked)
+        wanted = raw is not None and "coco" in self.formats and len(tracked)
         return tracked, raw[tracked.pose_index] if wanted else None
 
     def _write(self, frame, tracked: TrackedFrame, raw: np.ndarray | None) -> None:
@@ -203,12 +219,29 @@ class SequenceRun:
             self.partial.write_frame(frame.index, self.opened.meta(frame.index), tracked, raw)
         if self.writer is None:
             return
+        if self.smoother is not None:
+            tracked = dataclasses.replace(tracked, keypoints=self.smoother(tracked.track_ids, tracked.keypoints))
         draw = functools.partial(_draw_and_write, self.writer, frame.image, tracked, self.config.video, self.trails)
         if self.encoder is not None:
             self.encoder.put(draw)  # timed as "write" on the encoder's thread
         else:
             with self.times("write"):
                 draw()
+
+
+    def _draw_all(self, final) -> None:
+        """The overlay from the final (post-processed) tracks: the frames decoded again, drawn and encoded."""
+        from ..viz import Trails
+
+        v, opened = self.config.video, open_frames(self.job, self.config.run.folder_fps, self.config.run.read_ahead)
+        trails = Trails(v.trails) if v.trails > 0 else None
+        people = iter(final)
+        with contextlib.closing(opened), self._video_writer(self.paths.video, opened.source.info) as writer:
+            index, (frame, _) = 0, next(people)
+            for decoded in opened.source:
+                while index < decoded.index:
+                    index, (frame, _) = index + 1, next(people)
+                _draw_and_write(writer, decoded.image, frame, v, trails)
 
 
 def _draw_and_write(writer, image, tracked, v, trails) -> None:

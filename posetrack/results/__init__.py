@@ -6,7 +6,7 @@ Library (no click here): ``postprocess`` / ``OneEuroSmoother`` / ``savgol`` / ``
 ``report.write_report``. The commands ``posetrack export``, ``report`` and ``edit`` are thin wrappers in
 ``posetrack.results.cli``.
 """
-from .config import PostConfig
+from ..config.post import PostConfig
 from .export import write_csv
 from .gaps import fill_gaps
 from .smooth import OneEuroSmoother, one_euro, postprocess, savgol

@@ -11,39 +11,56 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import write_error
 from ..layouts import get_layout
-from ..types import Sequence
-from .people import People
+from ..formats import present_joints
+from ..formats.common import interpolated_marks
+from ..types import Frame, Sequence
 
 COLUMNS = ("frame", "time_s", "track_id", "original_track_id", "joint", "x", "y", "score", "interpolated")
 
 
-def contiguous_ids(people: People) -> dict[int, int]:
-    """Original track id -> 0, 1, 2, ... in order of first appearance."""
-    return {int(people.track[rows[0]]): i for i, rows in enumerate(people.tracks())}
+def first_appearance(frames: Iterable[Frame]) -> dict[int, int]:
+    """Original track id -> 0, 1, 2, ... in order of first appearance (frame order, then order in the frame)."""
+    ids: dict[int, int] = {}
+    for f in frames:
+        for tid in np.asarray(f.track_ids, np.int64).reshape(-1).tolist():
+            ids.setdefault(tid, len(ids))
+    return ids
 
 
-def csv_lines(seq: Sequence, fps: float | Fraction | None = None):
-    """The CSV text of ``seq``, line by line (header first), each ending in a newline."""
-    people = People.of(seq)
-    names = get_layout(seq.layout).joints
-    new_ids = contiguous_ids(people)
-    order = np.lexsort((people.row, people.frame))
-    present = people.present
-    yield ",".join(COLUMNS) + "\n"
-    rate = float(fps) if fps else None
-    for p in order.tolist():
-        frame = int(people.frame[p])
-        original = int(people.track[p])
-        head = f"{frame},{'' if rate is None else f'{frame / rate:.6f}'},{new_ids.get(original, -1)},{original},"
-        kp, marks = people.keypoints[p], people.interpolated[p]
+def header_line() -> str:
+    return ",".join(COLUMNS) + "\n"
+
+
+def frame_lines(index: int, frame: Frame, names, fps, new_ids: dict[int, int]) -> Iterator[str]:
+    """The rows of frame ``index``: its people in order, each present joint in joint order."""
+    n = len(frame)
+    if n == 0:
+        return
+    kpts = np.asarray(frame.keypoints, np.float64).reshape(n, -1, 3)
+    marks = interpolated_marks(frame)
+    present = present_joints(kpts)
+    time = "" if not fps else f"{index / float(fps):.6f}"
+    for p, original in enumerate(np.asarray(frame.track_ids, np.int64).reshape(-1).tolist()):
+        head = f"{index},{time},{new_ids.get(original, -1)},{original},"
+        kp = kpts[p]
         for j in np.flatnonzero(present[p]).tolist():
-            yield f"{head}{names[j]},{kp[j, 0]:.3f},{kp[j, 1]:.3f},{kp[j, 2]:.4f},{int(marks[j])}\n"
+            yield f"{head}{names[j]},{kp[j, 0]:.3f},{kp[j, 1]:.3f},{kp[j, 2]:.4f},{int(marks[p, j])}\n"
+
+
+def csv_lines(seq: Sequence, fps: float | Fraction | None = None) -> Iterator[str]:
+    """The CSV text of ``seq``, line by line (header first), each ending in a newline."""
+    names = get_layout(seq.layout).joints
+    new_ids = first_appearance(seq.frames)
+    yield header_line()
+    for index, frame in enumerate(seq.frames):
+        yield from frame_lines(index, frame, names, fps, new_ids)
 
 
 def write_csv(path: str | os.PathLike, seq: Sequence, fps: float | Fraction | None = None) -> int:

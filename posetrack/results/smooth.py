@@ -20,7 +20,7 @@ from scipy.signal import savgol_filter
 
 from ..formats import present_joints
 from ..types import Sequence
-from .config import PostConfig
+from ..config.post import PostConfig
 from .gaps import fill_gaps
 from .people import People
 

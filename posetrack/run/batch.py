@@ -4,7 +4,8 @@ A sequence whose final JSON (and video, when asked) is already in the output fol
 killed batch continues where it stopped; ``overwrite`` redoes everything. A sequence that fails (a corrupt video,
 a missing image, a malformed detections file) is reported on one line and the batch goes on; the summary counts
 done / skipped / failed sequences, and the exit code is 1 when any failed. Under torchrun the sequences are split
-across processes (``posetrack.distributed``: each rank takes every N-th sequence on its own device) and rank 0 merges the summary.
+across processes (``posetrack.distributed``: each rank takes every N-th sequence on its own device) and rank 0
+merges the summary.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from ..config import PipelineConfig
+from ..config import PipelineConfig, output_formats
 from ..errors import PosetrackError
 from .. import distributed
 from ..pipeline import OutputPaths, StageTimes, discover_jobs, ensure_writable, refuse_replacing_input
@@ -40,8 +41,10 @@ def run_batch(input_path: str, out_dir: str, config: PipelineConfig, split: str 
     jobs, gt_dir = discover_jobs(input_path, split)
     if video is None:
         video = gt_dir is None  # PoseTrack roots are for scoring: no overlays unless asked
-    if run_eval and gt_dir is not None and config.run.output_format == "coco":
-        raise PosetrackError("--eval scores PoseTrack files; drop --format coco (or evaluate with eval-coco)")
+    formats = output_formats(config.run.output_format)
+    if run_eval and gt_dir is not None and not {"posetrack18", "posetrack17", "posetrack21"} & set(formats):
+        raise PosetrackError("--eval scores PoseTrack files; add a PoseTrack format (--format 2018, 2017 or 2021), "
+                             "or evaluate COCO results with eval-coco")
     quiet = config.run.quiet
     ranks = distributed.join(config.run.device)
     try:
@@ -59,7 +62,8 @@ def run_batch(input_path: str, out_dir: str, config: PipelineConfig, split: str 
         if problems:
             raise PosetrackError(problems[0])
         start = time.perf_counter()
-        outcomes, times = _run_jobs(pipeline, ranks.shard(jobs), out_dir, video, overwrite, quiet, ranks)
+        outcomes, times = _run_jobs(pipeline, ranks.shard(jobs), out_dir, (video, formats), overwrite, quiet,
+                                    ranks)
         wall = time.perf_counter() - start
         gathered = distributed.gather(ranks, ([o.__dict__ for o in outcomes], times.to_dict(), wall))
         merged = StageTimes()
@@ -78,7 +82,8 @@ def run_batch(input_path: str, out_dir: str, config: PipelineConfig, split: str 
         distributed.leave(ranks)
 
 
-def _run_jobs(pipeline, jobs, out_dir, video, overwrite, quiet, ranks):
+def _run_jobs(pipeline, jobs, out_dir, outputs, overwrite, quiet, ranks):
+    video, formats = outputs
     from tqdm import tqdm
 
     say = (lambda text: None) if quiet else tqdm.write
@@ -88,7 +93,7 @@ def _run_jobs(pipeline, jobs, out_dir, video, overwrite, quiet, ranks):
     show = not quiet and ranks.is_main
     for job in tqdm(jobs, desc="sequences", unit="seq", disable=None if show else True, dynamic_ncols=True):
         paths = OutputPaths(Path(out_dir), job.name)
-        if not overwrite and paths.is_done(video):
+        if not overwrite and paths.is_done(video, formats):
             outcomes.append(Outcome(job.name, "skipped"))
             say(f"{prefix}skipped {job.name}: {paths.json.name} exists (--overwrite redoes it)")
             continue
@@ -133,9 +138,15 @@ def _evaluate(gt_dir: str | None, out_dir: str, some_failed: bool) -> None:
         return
     from ..eval.evaluation import evaluate
     from ..eval.files import load_pairs
+    from ..eval.pt21_eval import detect_benchmark, run_pt21
     from ..eval.tables import format_tables
 
+    note = " (failed sequences scored as empty)" if some_failed else ""
+    benchmark = detect_benchmark(gt_dir)
+    if benchmark == "posetrack21":  # the PoseTrack21 kit's numbers for a PoseTrack21 root
+        text, _ = run_pt21(benchmark, gt_dir, out_dir, missing_as_empty=some_failed)
+        click.echo(f"Evaluation (PoseTrack21) of {gt_dir}{note}:\n{text}")
+        return
     gts, preds, scoreless = load_pairs(gt_dir, out_dir, missing_as_empty=some_failed)
     result = evaluate(gts, preds, missing_as_empty=some_failed, scoreless=scoreless)
-    note = f" ({len(gts) - len(preds)} failed sequences scored as empty)" if some_failed else ""
     click.echo(format_tables(result, title=f"Evaluation: {len(gts)} sequences of {gt_dir}{note}"))

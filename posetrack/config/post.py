@@ -1,8 +1,8 @@
 """``PostConfig``: what is done to a run's tracks after tracking (the ``post`` section of a config).
 
 Defaults are off (no smoothing, no gap filling), so results stay the paper's unless asked for. Values are
-checked when the config is built; ``posetrack.config.load_config(PostConfig, ...)`` turns a bad value into one
-line naming the key and where it came from.
+checked when the config is built; the loader turns a bad value into one line naming the key and where it came
+from. ``posetrack.results`` does the work; ``posetrack.pipeline`` applies it to a run's final files.
 """
 from __future__ import annotations
 

@@ -76,8 +76,9 @@ def average_precision(scores: np.ndarray, labels: np.ndarray, n_gt: float) -> tu
 
 def joint_aps(scores: np.ndarray, labels: np.ndarray, has: np.ndarray, n_gt: np.ndarray) -> dict:
     """Per-joint AP, precision and recall from stacked ``(N, 15)`` predicted-joint rows (frame order kept)."""
-    out = {"ap": np.zeros(NUM_JOINTS), "pre": np.zeros(NUM_JOINTS), "rec": np.zeros(NUM_JOINTS)}
+    out = {"ap": np.zeros(NUM_JOINTS), "precision": np.zeros(NUM_JOINTS), "recall": np.zeros(NUM_JOINTS)}
     for j in range(NUM_JOINTS):
         sel = has[:, j]
-        out["ap"][j], out["pre"][j], out["rec"][j] = average_precision(scores[sel, j], labels[sel, j], n_gt[j])
+        out["ap"][j], out["precision"][j], out["recall"][j] = average_precision(scores[sel, j], labels[sel, j],
+                                                                                n_gt[j])
     return out

@@ -20,7 +20,7 @@ from .ap import joint_aps, match_frame
 from .mot import COUNTS, joint_problems, mot_metrics, sequence_counts
 from .prepare import NUM_JOINTS, EvalSequence, check_pair, prepare_sequence
 
-GROUPS = tuple(EVAL_GROUPS)  # head, shoulder, elbow, wrist, hip, knee, ankle
+from .names import GROUPS
 
 
 def _by_name(sequences, kind: str) -> dict[str, Sequence]:
@@ -63,12 +63,12 @@ class _Accumulated:
         mot = mot_metrics(self.counts)
         return {
             "ap": summarise(ap["ap"]), "mota": summarise(mot["mota"]), "motp": _total(mot["motp"]),
-            "precision": _total(mot["pre"]), "recall": _total(mot["rec"]),
+            "precision": _total(mot["precision"]), "recall": _total(mot["recall"]),
             "motp_poseval": _total(mot["motp_poseval"]),
-            "per_joint": {"ap": ap["ap"].tolist(), "ap_precision": ap["pre"].tolist(),
-                          "ap_recall": ap["rec"].tolist(), "mota": mot["mota"].tolist(),
-                          "motp": mot["motp"].tolist(), "precision": mot["pre"].tolist(),
-                          "recall": mot["rec"].tolist()},
+            "per_joint": {"ap": ap["ap"].tolist(), "ap_precision": ap["precision"].tolist(),
+                          "ap_recall": ap["recall"].tolist(), "mota": mot["mota"].tolist(),
+                          "motp": mot["motp"].tolist(), "precision": mot["precision"].tolist(),
+                          "recall": mot["recall"].tolist()},
         }
 
 

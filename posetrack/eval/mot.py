@@ -163,4 +163,4 @@ def mot_metrics(counts: np.ndarray) -> dict:
         motp_poseval = np.where(det > 0, 100 * (1 - c["sum_d_poseval"] / np.where(det > 0, det, 1)), 0.0)
         pre = 100 * det / np.where(det + fp > 0, det + fp, np.nan)
         rec = 100 * det / objects
-    return {"mota": mota, "motp": motp, "motp_poseval": motp_poseval, "pre": pre, "rec": rec}
+    return {"mota": mota, "motp": motp, "motp_poseval": motp_poseval, "precision": pre, "recall": rec}

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 
-GROUPS = ("head", "shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+from .names import GROUPS
+
 _AP_HEADER = "& Head & Shou & Elb  & Wri  & Hip  & Knee & Ankl & Total\\\\"
 _MOT_HEADER = ("& MOTA & MOTA & MOTA & MOTA & MOTA & MOTA & MOTA & MOTA & MOTP & Prec & Rec  \\\\\n"
                "& Head & Shou & Elb  & Wri  & Hip  & Knee & Ankl & Total& Total& Total& Total\\\\")

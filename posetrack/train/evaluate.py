@@ -12,9 +12,7 @@ import math
 from pathlib import Path
 
 from ..errors import PosetrackError
-
-GROUPS = ("head", "shoulder", "elbow", "wrist", "hip", "knee", "ankle")
-
+from ..eval.names import GROUPS
 
 def evaluate_checkpoint(cfg, weights: str, device: str = "auto", precision: str = "auto", results=None,
                         progress: bool = False) -> dict:

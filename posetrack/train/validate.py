@@ -89,6 +89,7 @@ def validate_posetrack(estimator, spec: DatasetSpec, max_images: int = 0, progre
     """poseval's mAP, per-joint-group AP and MOTA; ``results``: also write the predictions to that folder, one
     PoseTrack 2018 file per ground-truth file, under the same name (the track ids are the ground truth's)."""
     from ..eval.evaluation import evaluate
+    from ..eval.names import summary
 
     folder = Path(spec.root) / "annotations" / spec.split
     files = sorted(folder.glob("*.json"))
@@ -119,5 +120,4 @@ def validate_posetrack(estimator, spec: DatasetSpec, max_images: int = 0, progre
     if results is not None:
         for path, pred in zip(files, preds):
             posetrack18.write_sequence(Path(results) / path.name, pred)
-    return {"mAP": result["ap"]["total"], **{f"AP_{k}": v for k, v in result["ap"].items() if k != "total"},
-            "MOTA": result["mota"]["total"]}
+    return summary(result)

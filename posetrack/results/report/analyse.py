@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import PosetrackError
+from ...eval.names import summary
 from ...formats import read_sequence_any
 from ..files import overlay_video, read_result
 from ..people import People
@@ -68,7 +69,7 @@ def _with_truth(report: SequenceReport, seq, people: People, gt_path: Path) -> N
     report.switches = switch_scores(report.flags, truth)
     report.metrics = {"IDF1": idf1(people, truth, gt_people)}
     if metrics is not None:
-        report.metrics = {"mAP": metrics["ap"]["total"], "MOTA": metrics["mota"]["total"], **report.metrics}
+        report.metrics = {**summary(metrics), **report.metrics}
 
 
 def _add_thumbnails(report: SequenceReport, people: People, video: Path | None) -> None:

@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         from posetrack.pose.estimator import PoseEstimator
-        from posetrack.pose.sides import format_counts, side_counts
+        from posetrack.train.sides import format_counts, side_counts
 
         est = PoseEstimator.from_checkpoint(args.weights, device=args.device, flip_test=not args.no_flip)
         totals = side_counts(est, args.gt, args.images, args.every)

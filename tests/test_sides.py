@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from posetrack.pose.sides import pair_counts
+from posetrack.train.sides import pair_counts
 from test_decode import gaussian
 from test_train import small_synth
 

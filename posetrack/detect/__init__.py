@@ -1,9 +1,10 @@
 """Person detection: where the boxes of §2's top-down pose estimation come from.
 
-``make_box_source(config)`` gives a torchvision Faster R-CNN (``faster_rcnn``), a detections file or
-ground-truth keypoint boxes (``files``); all follow ``base.BoxSource``. The detector module (and torch) is
+``make_box_source(config)`` (``sources``) gives a torchvision Faster R-CNN (``faster_rcnn``), a detections file
+or ground-truth keypoint boxes (``files``); all follow ``base.BoxSource``. The detector module (and torch) is
 imported only when a detector is built.
 """
-from .base import BoxSource, Detections, make_box_source
+from .base import BoxSource, Detections
+from .sources import make_box_source
 
 __all__ = ["BoxSource", "Detections", "make_box_source"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -207,7 +206,7 @@ class FasterRCNNDetector(BoxSource):
                 f"score>={self.model.roi_heads.score_thresh}, {self.device})")
 
     @torch.inference_mode()
-    def __call__(self, frames: Sequence[np.ndarray], frame_indices: Sequence[int] | None = None) -> list[Detections]:
+    def __call__(self, frames: list[np.ndarray], frame_indices: list[int] | None = None) -> list[Detections]:
         out: list[Detections] = []
         for start in range(0, len(frames), self.batch_size):
             images = [self._to_tensor(f) for f in frames[start:start + self.batch_size]]

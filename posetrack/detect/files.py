@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import os
-from typing import Sequence
 
 import numpy as np
 
@@ -33,7 +32,7 @@ class _IndexedBoxes(BoxSource):
     def __len__(self) -> int:
         return len(self._by_index)
 
-    def __call__(self, frames: Sequence[np.ndarray | None] | None, frame_indices: Sequence[int]) -> list[Detections]:
+    def __call__(self, frames: list[np.ndarray | None] | None, frame_indices: list[int]) -> list[Detections]:
         return [self._by_index.get(int(i), Detections.empty()) for i in frame_indices]
 
 
@@ -41,7 +40,7 @@ class DetectionsFile(_IndexedBoxes):
     """Boxes from a COCO results JSON or a PoseTrack file, scores below ``score_threshold`` dropped."""
 
     def __init__(self, path: str | os.PathLike, score_threshold: float = 0.0,
-                 frame_names: Sequence[str] | None = None):
+                 frame_names: list[str] | None = None):
         path = os.fspath(path)
         data = _load_json(path)
         if isinstance(data, list):
@@ -85,7 +84,7 @@ def _posetrack(data, path: str):
     return from_dict_any(data, path)
 
 
-def _coco_results(entries: list, path: str, frame_names: Sequence[str] | None) -> dict[int, Detections]:
+def _coco_results(entries: list, path: str, frame_names: list[str] | None) -> dict[int, Detections]:
     """Frame index -> that frame's detections (the image id is the frame index, or a file name of the frames)."""
     results = box_results(entries, path)
     name_index = {name: i for i, name in enumerate(frame_names or ())}

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
 from ..errors import PosetrackError
-from .decode import decode_heatmaps
+from ..eval.ap import DIST_THRESHOLD
+from ..eval.prepare import head_sizes
+from ..formats import posetrack18
+from ..geometry import BOX_ENLARGE, box_to_center_scale, keypoint_boxes
+from ..pose.decode import decode_heatmaps, heatmap_inverse_matrices, to_frame_coords
+from ..pose.transforms import affine_matrices
 
 PAIRS = {"shoulder": (5, 6), "elbow": (7, 8), "wrist": (9, 10), "hip": (11, 12), "knee": (13, 14),
          "ankle": (15, 16)}
@@ -76,10 +82,6 @@ def pair_counts(heatmaps: torch.Tensor, to_frame, gt: np.ndarray, threshold: np.
 
 def people(gt_folder: Path, images: Path, every: int):
     """``(image path, (K, 3) keypoints, PCKh threshold)`` of every ``every``-th labelled person with a head box."""
-    from ..eval.ap import DIST_THRESHOLD
-    from ..eval.prepare import head_sizes
-    from ..formats import posetrack18
-
     files = sorted(gt_folder.glob("*.json"))
     if not files:
         raise PosetrackError(f"no PoseTrack annotation files in {gt_folder}; pass the folder holding <sequence>.json")
@@ -103,13 +105,6 @@ def side_counts(estimator, gt_folder: str | Path, images: str | Path | None = No
     """``pair_counts`` summed over the labelled people of a folder of PoseTrack 2018 ground-truth files, each
     cropped from its keypoint box enlarged by 15% (as ``posetrack test --boxes gt``). ``images`` defaults to
     ``ROOT`` of ``ROOT/annotations/SPLIT``."""
-    import cv2
-
-    from ..geometry import BOX_ENLARGE, keypoint_boxes
-    from .decode import heatmap_inverse_matrices, to_frame_coords
-    from .estimator import box_to_center_scale
-    from .transforms import affine_matrices
-
     gt_folder = Path(gt_folder)
     images = Path(images) if images else gt_folder.parent.parent
     if estimator.layout.name != "posetrack18":

@@ -90,8 +90,8 @@ def test_unknown_keys_and_bad_values_in_a_file_name_file_and_key(tmp_path):
     with pytest.raises(PosetrackError, match=r"mine.yaml: unknown key detector.score_treshold; did you mean "
                                              r"detector.score_threshold\?"):
         load_config(PipelineConfig, path)
-    path.write_text("posing:\n  flip_test: false\n")
-    with pytest.raises(PosetrackError, match="unknown key posing; did you mean pose"):
+    path.write_text("poze:\n  flip_test: false\n")
+    with pytest.raises(PosetrackError, match="unknown key poze; did you mean pose"):
         load_config(PipelineConfig, path)
     path.write_text("video:\n  trails: ten\n")
     with pytest.raises(PosetrackError, match=r"mine.yaml: video.trails must be an integer, got str 'ten'"):
@@ -148,3 +148,29 @@ def test_generic_loader_on_any_nested_dataclass(tmp_path):
 def test_direct_construction_still_checks_values():
     with pytest.raises(ValueError, match="batch_size"):
         DetectorConfig(batch_size=0)
+
+
+def test_training_recipes_are_checked_when_loaded():
+    from posetrack.config import CONFIG_DIRS
+    from posetrack.train.recipe import DetectorTrainConfig, TrainConfig
+
+    cases = [
+        (TrainConfig, "model.bn=froze", "model.bn must be one of train, sync, frozen, got 'froze'; did you mean 'frozen'?"),
+        (TrainConfig, "optim.name=adm", "optim.name must be one of adam, adamw, sgd, got 'adm'; did you mean 'adam'?"),
+        (TrainConfig, "data.train.format=posetrack", "data.train.format must be one of coco, coco-file, posetrack18"),
+        (TrainConfig, "model.input_size=[100,256]", "model.input_size [100, 256]: width and height must be multiples"),
+        (TrainConfig, "optim.epochs=0", "optim.epochs and optim.batch_size must be at least 1"),
+        (TrainConfig, "optim.lrr=0.1", "unknown key optim.lrr; did you mean optim.lr?"),
+        (DetectorTrainConfig, "model.variant=resnet50", "model.variant must be one of resnet50_fpn, resnet50_fpn_v2, "
+                                                       "mobilenet_v3_large_fpn, got 'resnet50'; did you mean"),
+    ]
+    for cls, override, message in cases:
+        with pytest.raises(PosetrackError) as err:
+            load_config(cls, None, [override])
+        assert str(err.value).startswith(f"--set {override}: ") and message in str(err.value), str(err.value)
+    # Every shipped recipe loads as it is.
+    recipes = sorted(p for p in (CONFIG_DIRS[0]).glob("*/*.yaml"))
+    assert len(recipes) >= 15
+    for path in recipes:
+        cls = DetectorTrainConfig if "detector" in path.stem or "fasterrcnn" in path.stem else TrainConfig
+        load_config(cls, path)

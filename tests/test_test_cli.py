@@ -12,7 +12,7 @@ import yaml
 from posetrack.cli import main
 from posetrack.pose.checkpoint import load_pose_model, save_checkpoint
 from posetrack.pose.weights import resolve
-from posetrack.train.datasets import DatasetSpec, load_samples
+from posetrack.train.samples import DatasetSpec, load_samples
 from posetrack.train.pose_trainer import PoseTrainer
 from posetrack.train.recipe import DataConfig, ModelConfig, OptimConfig, TrainConfig, ValConfig
 from test_train import small_synth

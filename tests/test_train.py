@@ -17,7 +17,8 @@ from posetrack.layouts import COCO17
 from posetrack.pose.checkpoint import load_pose_model
 from posetrack.pose.estimator import PoseEstimator
 from posetrack.train.augment import AugmentConfig
-from posetrack.train.datasets import DatasetSpec, KeypointDataset, collate, load_samples
+from posetrack.train.datasets import KeypointDataset, collate
+from posetrack.train.samples import DatasetSpec, load_samples
 from posetrack.train.pose_trainer import PoseTrainer
 from posetrack.train.recipe import DataConfig, ModelConfig, OptimConfig, TrainConfig, ValConfig
 from posetrack.train.targets import JointsMSELoss, heatmap_targets

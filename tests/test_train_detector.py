@@ -9,7 +9,7 @@ import torch
 from posetrack.cli import main
 from posetrack.detect.faster_rcnn import FasterRCNNDetector
 from posetrack.errors import PosetrackError
-from posetrack.train.datasets import DatasetSpec
+from posetrack.train.samples import DatasetSpec
 from posetrack.train.detector_data import PersonBoxes
 from posetrack.train.detector_trainer import DetectorTrainer
 from posetrack.train.recipe import (DetectorDataConfig, DetectorModelConfig, DetectorOptimConfig,

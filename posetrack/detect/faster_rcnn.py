@@ -150,7 +150,7 @@ def build_model(variant: str, state: dict) -> torch.nn.Module:
         # torchvision builds these backbones with frozen BN when it loads weights (v2 keeps ordinary BN), and
         # the v1 COCO weights were trained with eps 0 (torchvision's ``overwrite_eps``); detectors fine-tuned
         # from them inherit both. Ordinary BN cannot stand in: cuDNN refuses eps 0.
-        freeze_batchnorm(model.backbone.body, eps=0.0 if variant == "resnet50_fpn" else 1e-5)
+        to_frozen_batchnorm(model.backbone.body, eps=0.0 if variant == "resnet50_fpn" else 1e-5)
     # Frozen BN drops num_batches_tracked from checkpoints of ordinary-BN models; ordinary BN (v2) does not
     # need it from checkpoints of frozen-BN models.
     result = model.load_state_dict(state, strict=False)
@@ -163,13 +163,13 @@ def build_model(variant: str, state: dict) -> torch.nn.Module:
     return model.eval()
 
 
-def freeze_batchnorm(module: torch.nn.Module, eps: float) -> None:
+def to_frozen_batchnorm(module: torch.nn.Module, eps: float) -> None:
     """Replace every BatchNorm2d below ``module`` by a FrozenBatchNorm2d (fixed statistics and affine)."""
     for name, child in module.named_children():
         if isinstance(child, torch.nn.BatchNorm2d):
             setattr(module, name, FrozenBatchNorm2d(child.num_features, eps=eps))
         else:
-            freeze_batchnorm(child, eps)
+            to_frozen_batchnorm(child, eps)
 
 
 class FasterRCNNDetector(BoxSource):

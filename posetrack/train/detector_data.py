@@ -19,7 +19,7 @@ import torch
 
 from ..errors import PosetrackError
 from ..formats import load_json
-from .datasets import IMREAD_FLAGS, DatasetSpec, coco_paths
+from .samples import IMREAD_FLAGS, DatasetSpec, coco_paths
 
 PERSON = 1
 

@@ -16,10 +16,10 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from ..detect.faster_rcnn import freeze_batchnorm
+from ..detect.faster_rcnn import to_frozen_batchnorm
 from ..errors import PosetrackError
 from .. import distributed as dist
-from .datasets import check_bad_fraction
+from .samples import check_bad_fraction
 from .detector_data import PERSON, PersonBoxes, box_ap, collate_detection
 from .recipe import DetectorModelConfig, DetectorTrainConfig
 from .runs import RunTrainer, append_log, rng_state, save_atomic, set_rng_state
@@ -50,7 +50,7 @@ def build_detector(m: DetectorModelConfig, load_weights: bool = True) -> torch.n
     if m.variant != "resnet50_fpn_v2":  # torchvision freezes BatchNorm under trained weights, except in v2
         # v1's COCO weights were trained with eps 0 (torchvision's ``overwrite_eps``).
         eps = 0.0 if m.variant == "resnet50_fpn" and m.init != "imagenet" else 1e-5
-        freeze_batchnorm(model.backbone.body, eps)
+        to_frozen_batchnorm(model.backbone.body, eps)
     if load_weights:
         model.load_state_dict(_person_state(m, load_state), strict=False)
     _freeze_stages(model.backbone.body, m.variant, m.trainable_backbone_layers)
@@ -134,22 +134,9 @@ class DetectorTrainer(RunTrainer):
             lr *= o.warmup_factor + (1 - o.warmup_factor) * step / o.warmup_iters
         return lr
 
-    def fit(self) -> dict:
-        metrics: dict = {}
-        try:
-            for epoch in range(self.start_epoch, self.cfg.optim.epochs):
-                loss = self.train_epoch(epoch)
-                v = self.cfg.val
-                due = v.every and ((epoch + 1) % v.every == 0 or epoch == self.cfg.optim.epochs - 1)
-                metrics = self.validate() if due and self.ctx.is_main else {}
-                shown = f", person box AP {metrics['AP']:.2f}, AP50 {metrics['AP50']:.2f}" if metrics else ""
-                self.log(f"epoch {epoch + 1}/{self.cfg.optim.epochs}: loss {loss:.4f}{shown}")
-                if self.ctx.is_main:
-                    self._save(epoch, loss, metrics)
-                dist.barrier(self.ctx)
-        finally:
-            dist.leave(self.ctx)
-        return {"step": self.step, "best": self.best, "best_epoch": self.best_epoch + 1, "last_val": metrics}
+    def epoch_line(self, loss: float, metrics: dict) -> str:
+        shown = f", person box AP {metrics['AP']:.2f}, AP50 {metrics['AP50']:.2f}" if metrics else ""
+        return f"loss {loss:.4f}{shown}"
 
     def train_epoch(self, epoch: int) -> float:
         cfg = self.cfg
@@ -218,10 +205,7 @@ class DetectorTrainer(RunTrainer):
         return box_ap(data.ann_file, results, data.image_ids[:n])
 
     def _save(self, epoch: int, loss: float, metrics: dict) -> None:
-        score = metrics.get("AP", math.nan)
-        improved = not math.isnan(score) and score > self.best
-        if improved:
-            self.best, self.best_epoch = score, epoch
+        improved = self.improved(epoch, metrics, "AP")
         m = self.cfg.model
         meta = {"variant": m.variant, "num_classes": 2, "person_label": PERSON, "min_size": m.min_size,
                 "max_size": m.max_size, "epoch": epoch + 1, "step": self.step, "loss": loss, "val": metrics,

@@ -19,7 +19,7 @@ def evaluate_checkpoint(cfg, weights: str, device: str = "auto", precision: str 
     """Score ``weights`` on ``cfg.data.val`` with ``cfg.val``'s settings; ``{"metrics": {...}, ...}``."""
     from ..devices import resolve_device
     from ..pose.estimator import PoseEstimator
-    from .datasets import FORMATS, coco_paths, load_samples
+    from .samples import FORMATS, coco_paths, load_samples
     from .validate import validate_coco, validate_posetrack
 
     spec, val = cfg.data.val, cfg.val

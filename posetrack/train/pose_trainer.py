@@ -19,7 +19,8 @@ from ..checkpoint_io import read_checkpoint
 from ..pose.checkpoint import PoseModelInfo, load_pose_model, save_checkpoint
 from ..pose.network import PoseNetConfig, PoseResNet
 from .. import distributed as dist
-from .datasets import KeypointDataset, check_bad_fraction, collate, load_samples
+from .datasets import KeypointDataset, collate
+from .samples import check_bad_fraction, load_samples
 from .recipe import TrainConfig
 from .runs import RunTrainer, append_log, rng_state, set_rng_state
 from .targets import JointsMSELoss, default_sigma
@@ -61,7 +62,7 @@ def init_from_checkpoint(model: PoseResNet, path: str, layout: str) -> None:
     model.load_state_dict(state)
 
 
-def freeze_batchnorm(model: torch.nn.Module) -> None:
+def use_running_statistics(model: torch.nn.Module) -> None:
     """BatchNorm on running statistics: each sample's output no longer depends on the rest of its batch."""
     for module in model.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
@@ -70,6 +71,9 @@ def freeze_batchnorm(model: torch.nn.Module) -> None:
 
 class PoseTrainer(RunTrainer):
     def __init__(self, cfg: TrainConfig, out: str | None = None, resume: bool = False, progress: bool = True):
+        if cfg.data.train.layout != cfg.data.val.layout and cfg.val.every:
+            raise PosetrackError(f"data.val ({cfg.data.val.format}) has another joint layout than data.train "
+                                 f"({cfg.data.train.format}); validate on the same kind of data")
         last = self._start_run(cfg, out, resume, progress)
         self._build_data()  # first: a wrong data path fails before any weights are fetched
         torch.manual_seed(cfg.seed)
@@ -158,31 +162,18 @@ class PoseTrainer(RunTrainer):
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
-    def fit(self) -> dict:
-        """Train the configured epochs; returns ``{"epoch", "step", "best", "best_epoch", "last_val"}``."""
-        metrics: dict = {}
-        try:
-            for epoch in range(self.start_epoch, self.cfg.optim.epochs):
-                self._set_lr(self.step_decay(epoch))
-                loss, lr = self.train_epoch(epoch), self.lr
-                metrics = self._validate_if_due(epoch)
-                shown = "".join(f", {k} {v:.2f}" for k, v in metrics.items() if k in (self.metric, "AP50", "MOTA"))
-                self.log(f"epoch {epoch + 1}/{self.cfg.optim.epochs}: loss {loss:.4e}, lr {lr:g}{shown}")
-                if self.ctx.is_main:
-                    self._save(epoch, loss, metrics)
-                dist.barrier(self.ctx)
-        finally:
-            dist.leave(self.ctx)
-        return {"epoch": self.cfg.optim.epochs, "step": self.step, "best": self.best,
-                "best_epoch": self.best_epoch + 1, "last_val": metrics}
+    def epoch_line(self, loss: float, metrics: dict) -> str:
+        shown = "".join(f", {k} {v:.2f}" for k, v in metrics.items() if k in (self.metric, "AP50", "MOTA"))
+        return f"loss {loss:.4e}, lr {self.lr:g}{shown}"
 
     def train_epoch(self, epoch: int) -> float:
         cfg = self.cfg
+        self._set_lr(self.step_decay(epoch))
         self.dataset.set_epoch(epoch)
         self.sampler.set_epoch(epoch)
         self.model.train()
         if cfg.model.bn == "frozen":
-            freeze_batchnorm(self.model)
+            use_running_statistics(self.model)
         iters = len(self.loader)
         if cfg.optim.max_iters_per_epoch:
             iters = min(iters, cfg.optim.max_iters_per_epoch)
@@ -248,12 +239,6 @@ class PoseTrainer(RunTrainer):
         return mean
 
     # ------------------------------------------------------------------ validation and checkpoints
-    def _validate_if_due(self, epoch: int) -> dict:
-        every, last = self.cfg.val.every, epoch == self.cfg.optim.epochs - 1
-        if not every or not ((epoch + 1) % every == 0 or last) or not self.ctx.is_main:
-            return {}
-        return self.validate()
-
     def validate(self) -> dict:
         from ..pose.estimator import PoseEstimator
         from .validate import validate_coco, validate_posetrack
@@ -272,10 +257,7 @@ class PoseTrainer(RunTrainer):
                              cfg.val.min_box_score, self.progress)
 
     def _save(self, epoch: int, loss: float, metrics: dict) -> None:
-        score = metrics.get(self.metric, math.nan)
-        improved = not math.isnan(score) and score > self.best
-        if improved:
-            self.best, self.best_epoch = score, epoch
+        improved = self.improved(epoch, metrics, self.metric)
         meta = {"trained_with": "posetrack train", "epoch": epoch + 1, "step": self.step, "loss": loss,
                 "val": metrics, "config": self.cfg.to_dict()}
         self.info.meta = meta
@@ -287,4 +269,4 @@ class PoseTrainer(RunTrainer):
         save_checkpoint(self.out / "last.pth", model, self.info, extra={"train_state": state})
         if improved:
             save_checkpoint(self.out / "best.pth", model, self.info)
-            self.log(f"epoch {epoch + 1}: new best {self.metric} {score:.2f} -> {self.out / 'best.pth'}")
+            self.log(f"epoch {epoch + 1}: new best {self.metric} {self.best:.2f} -> {self.out / 'best.pth'}")

@@ -1,18 +1,21 @@
 """Typed training configuration. Defaults are the paper's COCO recipe for ResNet-50 at 256x192 (§4.1, official
 ``experiments/coco/resnet50/256x192_d256x3_adam_lr1e-3.yaml``); the YAML files in ``configs/`` map onto these
 dataclasses one to one and ``--set a.b=c`` overrides any field.
+
+Every value is checked when the config is built (choices are ``Literal``s, the rest in ``__post_init__``), so a
+recipe file or a ``--set`` with a mistake stops when it is loaded, with the file, the key and the closest valid
+name, as the pipeline config does.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
-from ..errors import PosetrackError
 from ..pose.checkpoint import IMAGENET_MEAN, IMAGENET_STD
 from .augment import AugmentConfig
-from .datasets import DatasetSpec
+from .samples import DatasetSpec
 
-BN_MODES = ("train", "sync", "frozen")
-OPTIMIZERS = ("adam", "adamw", "sgd")
+Optimizer = Literal["adam", "adamw", "sgd"]
 
 
 @dataclass
@@ -25,12 +28,21 @@ class ModelConfig:
     # (the paper's PoseTrack models start from their COCO models).
     init: str = "imagenet"
     imagenet_weights: str = "IMAGENET1K_V1"           # torchvision's resnetN-xxxx.pth, the official files
-    color_order: str = "bgr"                          # the official code feeds BGR
+    color_order: Literal["bgr", "rgb"] = "bgr"        # the official code feeds BGR
     mean: tuple[float, float, float] = IMAGENET_MEAN  # per input channel, 0..1 (applied in color_order)
     std: tuple[float, float, float] = IMAGENET_STD
     # BatchNorm during training: "train" (batch statistics per process, as upstream's DataParallel), "sync"
     # (SyncBatchNorm across processes, CUDA only) or "frozen" (running statistics, affine parameters learnt).
-    bn: str = "train"
+    bn: Literal["train", "sync", "frozen"] = "train"
+
+    def __post_init__(self):
+        if len(self.deconv_filters) != 3:
+            raise ValueError("model.deconv_filters: the estimator decodes heatmaps at 1/4 of the input, which takes "
+                             "exactly 3 deconvolution layers")
+        if self.input_size[0] % 32 or self.input_size[1] % 32:
+            # The backbone divides by 32 and the three deconvolutions multiply by 8: only multiples of 32 give
+            # heatmaps of exactly 1/4 of the input, which the targets and the decoding assume.
+            raise ValueError(f"model.input_size {list(self.input_size)}: width and height must be multiples of 32")
 
 
 @dataclass
@@ -45,7 +57,7 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
-    name: str = "adam"
+    name: Optimizer = "adam"
     lr: float = 1e-3
     momentum: float = 0.9          # sgd only
     weight_decay: float = 0.0      # upstream passes none to Adam (its WD: 0.0001 is unused)
@@ -55,6 +67,9 @@ class OptimConfig:
     batch_size: int = 32           # per process (per GPU), as upstream
     max_iters_per_epoch: int = 0   # 0 = whole epoch; smaller for smoke runs and benchmarks
     amp: bool = True               # mixed precision on CUDA (ignored on the CPU)
+
+    def __post_init__(self):
+        _positive_run(self.epochs, self.batch_size)
 
 
 @dataclass
@@ -78,40 +93,16 @@ class TrainConfig:
     out: str = "runs/pose"
     log_every: int = 20
 
-    def check(self) -> "TrainConfig":
-        m, o = self.model, self.optim
-        if len(m.deconv_filters) != 3:
-            raise PosetrackError("model.deconv_filters: the estimator decodes heatmaps at 1/4 of the input, which "
-                                 "takes exactly 3 deconvolution layers")
-        if m.input_size[0] % 32 or m.input_size[1] % 32:
-            # The backbone divides by 32 and the three deconvolutions multiply by 8: only multiples of 32 give
-            # heatmaps of exactly 1/4 of the input, which the targets and the decoding assume.
-            raise PosetrackError(f"model.input_size {list(m.input_size)}: width and height must be multiples of 32")
-        if m.bn not in BN_MODES:
-            raise PosetrackError(f"model.bn {m.bn!r}: choose one of {', '.join(BN_MODES)}")
-        if m.color_order not in ("bgr", "rgb"):
-            raise PosetrackError(f"model.color_order {m.color_order!r}: choose bgr or rgb")
-        if o.name not in OPTIMIZERS:
-            raise PosetrackError(f"optim.name {o.name!r}: choose one of {', '.join(OPTIMIZERS)}")
-        if o.epochs < 1 or o.batch_size < 1:
-            raise PosetrackError("optim.epochs and optim.batch_size must be at least 1")
-        if self.data.train.layout != self.data.val.layout and self.val.every:
-            raise PosetrackError(f"data.val ({self.data.val.format}) has another joint layout than data.train "
-                                 f"({self.data.train.format}); validate on the same kind of data")
-        return self
-
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 # ---------------------------------------------------------------- detector fine-tuning
 
-DETECTOR_VARIANTS = ("resnet50_fpn", "resnet50_fpn_v2", "mobilenet_v3_large_fpn")
-
-
 @dataclass
 class DetectorModelConfig:
-    variant: str = "resnet50_fpn"
+    # The trainable layers (the 320 px variant is mobilenet_v3_large_fpn at another test scale).
+    variant: Literal["resnet50_fpn", "resnet50_fpn_v2", "mobilenet_v3_large_fpn"] = "resnet50_fpn"
     # "coco" (torchvision's COCO weights, person head kept), "imagenet" (backbone only), "none", or a local
     # state_dict / checkpoint of the same variant (2 or 91 classes).
     init: str = "coco"
@@ -119,6 +110,11 @@ class DetectorModelConfig:
     max_size: int = 1333
     trainable_backbone_layers: int = 3  # torchvision's default when starting from trained weights
     representation_size: int = 1024     # box head width (torchvision's); smaller for a shrunk detector
+
+    def __post_init__(self):
+        if self.representation_size != 1024 and self.init in ("coco", "imagenet"):
+            raise ValueError("model.representation_size other than 1024 needs model.init none (or a local file of "
+                             "that width): torchvision's trained box heads are 1024 wide")
 
 
 @dataclass
@@ -135,7 +131,7 @@ class DetectorOptimConfig:
     """torchvision's detection reference: SGD momentum 0.9, weight decay 1e-4, 0.02 for 16 images per step
     (here 0.0025 for 2, the linear scaling rule), steps at epochs 16 and 22 of 26, linear warmup of 1000 steps."""
 
-    name: str = "sgd"
+    name: Optimizer = "sgd"
     lr: float = 0.0025
     momentum: float = 0.9
     weight_decay: float = 1e-4
@@ -147,6 +143,9 @@ class DetectorOptimConfig:
     warmup_factor: float = 0.001
     max_iters_per_epoch: int = 0
     amp: bool = True
+
+    def __post_init__(self):
+        _positive_run(self.epochs, self.batch_size)
 
 
 @dataclass
@@ -167,17 +166,10 @@ class DetectorTrainConfig:
     out: str = "runs/detector"
     log_every: int = 20
 
-    def check(self) -> "DetectorTrainConfig":
-        if self.model.variant not in DETECTOR_VARIANTS:
-            raise PosetrackError(f"model.variant {self.model.variant!r}: choose one of {', '.join(DETECTOR_VARIANTS)}")
-        if self.model.representation_size != 1024 and self.model.init in ("coco", "imagenet"):
-            raise PosetrackError("model.representation_size other than 1024 needs model.init none (or a local file "
-                                 "of that width): torchvision's trained box heads are 1024 wide")
-        if self.optim.name not in OPTIMIZERS:
-            raise PosetrackError(f"optim.name {self.optim.name!r}: choose one of {', '.join(OPTIMIZERS)}")
-        if self.optim.epochs < 1 or self.optim.batch_size < 1:
-            raise PosetrackError("optim.epochs and optim.batch_size must be at least 1")
-        return self
-
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _positive_run(epochs: int, batch_size: int) -> None:
+    if epochs < 1 or batch_size < 1:
+        raise ValueError("optim.epochs and optim.batch_size must be at least 1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import random
 from pathlib import Path
 
@@ -27,12 +28,13 @@ def check_run_dir(out: Path, resume: bool) -> Path | None:
 
 
 class RunTrainer:
-    """What the pose and the detector trainers share: the checked config, the run folder, the process group and
-    device, logging from rank 0, and the DistributedDataParallel wrapper."""
+    """What the pose and the detector trainers share: the config, the run folder, the process group and device,
+    the epoch loop (``fit``), the best-so-far bookkeeping, logging from rank 0 and the DistributedDataParallel
+    wrapper. A trainer supplies ``train_epoch``, ``validate``, ``epoch_line`` and ``_save``."""
 
     def _start_run(self, cfg, out: str | None, resume: bool, progress: bool) -> Path | None:
         """Set ``cfg``, ``out``, ``ctx``, ``device`` and ``progress``; return ``last.pth`` when resuming."""
-        self.cfg = cfg.check()
+        self.cfg = cfg
         self.out = Path(out or cfg.out)
         self.ctx = join(cfg.device)
         self.device = torch.device(self.ctx.device)
@@ -52,6 +54,38 @@ class RunTrainer:
         as the official ``train.py`` (which rebuilds its scheduler from the config) does."""
         o = self.cfg.optim
         return o.lr * o.gamma ** bisect.bisect_right(list(o.milestones), epoch)
+
+    # ------------------------------------------------------------------ the loop both trainers run
+
+    def fit(self) -> dict:
+        """Train the configured epochs (validating and saving from rank 0); returns ``{"epoch", "step", "best",
+        "best_epoch", "last_val"}``."""
+        from .. import distributed as dist
+
+        metrics: dict = {}
+        epochs = self.cfg.optim.epochs
+        try:
+            for epoch in range(self.start_epoch, epochs):
+                loss = self.train_epoch(epoch)
+                every = self.cfg.val.every
+                due = every and ((epoch + 1) % every == 0 or epoch == epochs - 1) and self.ctx.is_main
+                metrics = self.validate() if due else {}
+                self.log(f"epoch {epoch + 1}/{epochs}: {self.epoch_line(loss, metrics)}")
+                if self.ctx.is_main:
+                    self._save(epoch, loss, metrics)
+                dist.barrier(self.ctx)
+        finally:
+            dist.leave(self.ctx)
+        return {"epoch": epochs, "step": self.step, "best": self.best, "best_epoch": self.best_epoch + 1,
+                "last_val": metrics}
+
+    def improved(self, epoch: int, metrics: dict, metric: str) -> bool:
+        """Whether ``metrics[metric]`` beats the best so far (then it becomes the best, of ``epoch``)."""
+        score = metrics.get(metric, math.nan)
+        if math.isnan(score) or score <= self.best:
+            return False
+        self.best, self.best_epoch = score, epoch
+        return True
 
     def log(self, message: str) -> None:
         if self.ctx.is_main:

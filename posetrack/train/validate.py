@@ -27,7 +27,7 @@ from ..formats.common import present_joints
 from ..geometry import BOX_ENLARGE, box_to_center_scale, keypoint_boxes
 from ..layouts import convert_keypoints
 from ..pose.decode import pose_nms
-from .datasets import IMREAD_FLAGS, DatasetSpec, Samples, coco_paths
+from .samples import IMREAD_FLAGS, DatasetSpec, Samples, coco_paths
 
 FRAMES_PER_CALL = 8  # images whose boxes share the estimator's batches
 

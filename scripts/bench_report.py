@@ -18,7 +18,7 @@ from posetrack.results.people import People
 from posetrack.results.report.flags import KINDS, find_flags
 from posetrack.results.report.truth import mark_flags, pair_people, switch_scores
 from posetrack.synth import make_sequence, noisy_observations
-from posetrack.synth.writer import file_ground_truth
+from posetrack.synth import file_ground_truth
 from posetrack.track import track_sequence
 
 

@@ -15,7 +15,7 @@ from posetrack.eval import evaluate
 from posetrack.results import PostConfig, postprocess
 from posetrack.results.stats import mean_acceleration
 from posetrack.synth import make_sequence, noisy_observations
-from posetrack.synth.writer import file_ground_truth
+from posetrack.synth import file_ground_truth
 from posetrack.track import track_sequence
 
 SETTINGS = {"none": PostConfig(), "savgol": PostConfig(smooth="savgol"), "one-euro": PostConfig(smooth="one-euro"),

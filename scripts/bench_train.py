@@ -33,7 +33,7 @@ def make_data(root: Path, frames: int) -> Path:
 def bench_loader(root: Path, input_size, workers: int, batch: int, batches: int) -> float:
     from posetrack.train.augment import AugmentConfig
     from posetrack.train.datasets import KeypointDataset, collate
-from posetrack.train.samples import DatasetSpec, load_samples
+    from posetrack.train.samples import DatasetSpec, load_samples
 
     spec = DatasetSpec("coco-file", annotations=str(root / "annotations" / "person_keypoints_train.json"),
                        images=str(root))

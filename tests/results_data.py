@@ -7,7 +7,7 @@ from pathlib import Path
 from posetrack.formats import posetrack18
 from posetrack.io import VideoWriter
 from posetrack.synth import make_sequence, noisy_observations
-from posetrack.synth.writer import file_ground_truth
+from posetrack.synth import file_ground_truth
 from posetrack.track import track_sequence
 
 NAME = "000001_mpii_val"

@@ -155,7 +155,8 @@ def test_training_recipes_are_checked_when_loaded():
     from posetrack.train.recipe import DetectorTrainConfig, TrainConfig
 
     cases = [
-        (TrainConfig, "model.bn=froze", "model.bn must be one of train, sync, frozen, got 'froze'; did you mean 'frozen'?"),
+        (TrainConfig, "model.bn=froze",
+         "model.bn must be one of train, sync, frozen, got 'froze'; did you mean 'frozen'?"),
         (TrainConfig, "optim.name=adm", "optim.name must be one of adam, adamw, sgd, got 'adm'; did you mean 'adam'?"),
         (TrainConfig, "data.train.format=posetrack", "data.train.format must be one of coco, coco-file, posetrack18"),
         (TrainConfig, "model.input_size=[100,256]", "model.input_size [100, 256]: width and height must be multiples"),

@@ -68,7 +68,8 @@ def test_packaged_detector_loads_by_name_and_records_its_committed_configs():
     raw = read_checkpoint(NAMED_WEIGHTS["demo"])
     # Two stages: the first run (GPU, capped) and the learning-rate drop fine-tuned from it.
     recorded, first = raw["meta"]["config"], raw["meta"]["demo"]["first_stage"]
-    assert without_paths(recorded) == without_paths(load_config(DetectorTrainConfig, DETECTOR_FINETUNE_CONFIG).to_dict())
+    expected = load_config(DetectorTrainConfig, DETECTOR_FINETUNE_CONFIG).to_dict()
+    assert without_paths(recorded) == without_paths(expected)
     assert plain(first["config"]) == plain(load_config(DetectorTrainConfig, DETECTOR_CONFIG).to_dict())
     assert raw["meta"]["val"]["AP"] > first["val"]["AP"]
     assert raw["model"]["roi_heads.box_head.fc6.weight"].shape[0] == 128

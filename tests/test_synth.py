@@ -14,7 +14,8 @@ from posetrack.formats.common import parse_file_name
 from posetrack.synth import make_sequence, noisy_observations
 from posetrack.synth import skeleton
 from posetrack.synth.render import Backdrop, draw_people
-from posetrack.synth.writer import file_ground_truth, write_dataset
+from posetrack.synth import file_ground_truth
+from posetrack.synth.writer import write_dataset
 
 PT18_SCORED = [j for j in range(17) if j not in (3, 4)]  # the 15 joints PoseTrack annotates
 

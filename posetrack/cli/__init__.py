@@ -27,7 +27,7 @@ COMMANDS = {
     "train": ("posetrack.cli.train:train", "Train a pose network (COCO recipe, PoseTrack fine-tuning)."),
     "test": ("posetrack.cli.test:test_command", "COCO AP / PoseTrack mAP of pose weights on a val set."),
     "train-detector": ("posetrack.cli.train:train_detector", "Fine-tune the person detector on COCO-format boxes."),
-    "export": ("posetrack.cli.results:export_command", "Export a run's result as CSV, one row per frame, track, joint."),
+    "export": ("posetrack.cli.results:export_command", "A run's result as CSV: one row per frame, track, joint."),
     "report": ("posetrack.cli.results:report_command", "An HTML page on a run's tracks: plots and likely errors."),
     "edit": ("posetrack.cli.results:edit_command", "Merge, split, swap or delete track ids; re-draw the overlay."),
     "demo": ("posetrack.demo.cli:demo", "Offline demo: synthetic clips, packaged models, full pipeline, mAP/MOTA."),

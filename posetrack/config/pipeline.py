@@ -77,7 +77,7 @@ class RunConfig:
 
     device: str = "auto"  # auto (CUDA when available), cpu, cuda, cuda:N
     read_ahead: int = 8  # decoded frames queued ahead of the models
-    overlap: bool = True  # flow, detector batches and overlay encoding on their own threads (posetrack.pipeline.overlap)
+    overlap: bool = True  # flow, detector batches and overlay encoding on their own threads (pipeline.overlap)
     folder_fps: float = 25.0  # frame rate of image-folder inputs (PoseTrack's nominal rate)
     # one or more of OUTPUT_FORMATS, comma-separated (at most one JSON format): e.g. "posetrack18,csv"
     output_format: str = "posetrack18"
@@ -94,6 +94,7 @@ class RunConfig:
 # joint (<name>.csv, posetrack.results.export) and MOT box tracks (<name>.txt, PoseTrack21's box benchmark).
 JSON_FORMATS = ("posetrack18", "posetrack17", "posetrack21", "coco")
 OUTPUT_FORMATS = JSON_FORMATS + ("csv", "mot")
+OUTPUT_SUFFIXES = {**dict.fromkeys(JSON_FORMATS, ".json"), "csv": ".csv", "mot": ".txt"}
 
 
 def output_formats(value: str) -> list[str]:

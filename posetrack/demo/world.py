@@ -116,7 +116,8 @@ def write_clips(root: str | Path, split: str, seed: int, sequences: int, frames:
     import cv2
 
     from ..synth import make_sequence
-    from ..synth.writer import JPEG_QUALITY, file_ground_truth
+    from ..synth import file_ground_truth
+    from ..synth.writer import JPEG_QUALITY
 
     root = Path(root)
     paths = []

@@ -51,6 +51,6 @@ def prediction_template(gt: Sequence) -> Sequence:
     return Sequence(name=gt.name, frames=frames, layout="posetrack18", vid_id=gt.vid_id)
 
 
-__all__ = ["posetrack17", "posetrack18", "posetrack21", "mot", "WRITERS", "read_sequence_any", "from_dict_any", "write_sequence",
-           "prediction_template", "present_joints", "sequence_file_name", "sequence_name", "parse_file_name",
-           "image_id_for", "load_json", "write_json", "MAX_TRACK_ID"]
+__all__ = ["posetrack17", "posetrack18", "posetrack21", "mot", "WRITERS", "read_sequence_any", "from_dict_any",
+           "write_sequence", "prediction_template", "present_joints", "sequence_file_name", "sequence_name",
+           "parse_file_name", "image_id_for", "load_json", "write_json", "MAX_TRACK_ID"]

@@ -3,8 +3,8 @@
 OpenCV's ``mp4v`` (MPEG-4 part 2) is what most peers write, and browsers refuse it; here frames go through
 PyAV to libx264 in ``yuv420p`` (the only chroma layout every H.264 decoder supports) with the ``moov`` index at
 the front (``+faststart``) so playback starts before the download ends. The file is written under a temporary
-name in the destination folder (``posetrack.atomic``) and renamed only by a successful ``close``: a crash never leaves a file that
-looks complete.
+name in the destination folder (``posetrack.atomic``) and renamed only by a successful ``close``: a crash never
+leaves a file that looks complete.
 
 ``yuv420p`` needs even width and height. An odd-sized frame is padded by one row/column copied from its edge,
 so an odd input size ``W x H`` gives a file of ``W + W % 2`` by ``H + H % 2``; even sizes are kept exactly.

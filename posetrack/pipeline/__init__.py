@@ -14,7 +14,8 @@
 The tracker works in the PoseTrack 2018 joint slots: a COCO network's output is converted, with the head joints
 estimated (``layouts.convert_keypoints``).
 """
-from .engine import Pipeline, PoseStage, load_estimator, tracker_config
+from .engine import Pipeline, tracker_config
+from .estimate import PoseStage, load_estimator
 from .inputs import SequenceJob, discover_jobs, open_frames
 from .outputs import OutputPaths, ensure_writable, read_partial, refuse_replacing_input
 from .sequence import SequenceResult, SequenceRun

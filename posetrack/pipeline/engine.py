@@ -10,49 +10,18 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import numpy as np
-
 from ..config import PipelineConfig, TrackerConfig
 from ..devices import resolve_device
 from ..errors import PosetrackError
-from ..layouts import convert_keypoints
 from ..track import flow_from_config
+from .estimate import load_estimator
+from .sequence import SequenceOptions, SequenceRun
 from .timing import StageTimes
 
 
 def tracker_config(config: PipelineConfig) -> TrackerConfig:
     """The tracker section, in the PoseTrack 2018 layout the pipeline tracks in."""
     return dataclasses.replace(config.tracker, layout="posetrack18")
-
-
-def load_estimator(config: PipelineConfig, device: str):
-    from ..pose.estimator import PoseEstimator
-
-    pose = config.pose
-    precision = "fp32"
-    if device.startswith("cuda") and (pose.fp16 or pose.bf16):
-        precision = "bf16" if pose.bf16 else "fp16"
-    return PoseEstimator.from_checkpoint(pose.weights, device=device, flip_test=pose.flip_test,
-                                         batch_size=pose.batch_size, precision=precision)
-
-
-class PoseStage:
-    """The pose network as the pipeline runs it: poses in PoseTrack 2018 slots (a COCO-17 network's output is
-    converted, the head joints estimated) plus, for COCO results, the network's own joints."""
-
-    def __init__(self, estimator):
-        self.estimator = estimator
-        self.layout = estimator.layout.name
-        if self.layout not in ("coco17", "posetrack18"):
-            raise PosetrackError(f"the pose network predicts layout {self.layout!r}; posetrack tracks COCO-17 or "
-                                 "PoseTrack 2018 networks")
-
-    def __call__(self, frame: np.ndarray, boxes: np.ndarray, box_scores: np.ndarray):
-        """``(keypoints in posetrack18 slots, person scores, the network's COCO-17 joints or None)``."""
-        keypoints, scores = self.estimator(frame, boxes, box_scores)
-        if self.layout != "coco17":
-            return keypoints, scores, None
-        return convert_keypoints(keypoints, "coco17", "posetrack18", estimate_head=True), scores, keypoints
 
 
 class Pipeline:
@@ -95,8 +64,6 @@ class Pipeline:
                      output_format: str | None = None, position: int = 0):
         """Process one sequence and write ``<out_dir>/<name>.json`` (and ``.mp4``); returns a
         ``SequenceResult``."""
-        from .sequence import SequenceOptions, SequenceRun
-
         c = self.config
         options = SequenceOptions(c.video.write if video is None else video, output_format or c.run.output_format,
                                   position)

@@ -30,9 +30,6 @@ from ..layouts import POSETRACK18, convert_keypoints
 from ..types import Frame, Sequence
 from .outputs import read_partial
 
-# format -> file suffix; at most one JSON format per run (they would share <name>.json)
-SUFFIXES = {"posetrack18": ".json", "posetrack17": ".json", "posetrack21": ".json", "coco": ".json",
-            "csv": ".csv", "mot": ".txt"}
 
 
 def record_frame(record: dict, keypoints: str = "keypoints") -> Frame:
@@ -111,9 +108,9 @@ def _coco_of(frame: Frame) -> Frame:
 def finalize(partial: Path, outputs: dict[str, Path], post=None) -> FinalFrames:
     """Write every ``{format: path}`` of ``outputs`` from the partial file (post-processed as ``post`` says);
     returns the frames written. The partial file is left in place: the caller removes it once all exist."""
-    unknown = [fmt for fmt in outputs if fmt not in SUFFIXES]
+    unknown = [fmt for fmt in outputs if fmt not in _STREAMERS]
     if unknown:
-        raise PosetrackError(f"unknown output format {unknown[0]!r}; choose from {', '.join(SUFFIXES)}")
+        raise PosetrackError(f"unknown output format {unknown[0]!r}; choose from {', '.join(_STREAMERS)}")
     frames = FinalFrames(partial, post)
     for fmt, path in outputs.items():
         try:

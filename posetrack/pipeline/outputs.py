@@ -22,6 +22,7 @@ from typing import Iterator
 import numpy as np
 
 from ..atomic import leftovers
+from ..config import OUTPUT_SUFFIXES
 from ..errors import PosetrackError, write_error
 
 
@@ -40,10 +41,9 @@ class OutputPaths:
 
     def results(self, formats: list[str]) -> dict[str, Path]:
         """``{format: file}`` of the result files of ``formats`` (``posetrack.config.OUTPUT_FORMATS``)."""
-        from .finalize import SUFFIXES
-
-        return {fmt: self.json if SUFFIXES[fmt] == ".json" else self.folder / f"{self.name}{SUFFIXES[fmt]}"
-                for fmt in formats}
+        suffixes = {fmt: OUTPUT_SUFFIXES[fmt] for fmt in formats}
+        return {fmt: self.json if suffix == ".json" else self.folder / f"{self.name}{suffix}"
+                for fmt, suffix in suffixes.items()}
 
     @property
     def video(self) -> Path:

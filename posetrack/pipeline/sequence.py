@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import PosetrackError
 from ..io.ahead import ReadAhead
 from ..track import FlowTracker, TrackedFrame
-from .engine import PoseStage
+from .estimate import PoseStage
 from .feeds import FrameWork, box_source_for, detected_frames, given_frames
 from .inputs import SequenceJob, open_frames
 from ..config import output_formats

@@ -159,12 +159,14 @@ def _check_fits(model: PoseResNet, state: dict, arch: PoseNetConfig, path) -> No
                   for k in expected if k in given and given[k] != expected[k]]
     problems = []
     if missing:
-        problems.append(f"missing {', '.join(missing[:3])}" + (f" (+{len(missing) - 3} more)" if len(missing) > 3 else ""))
+        problems.append(f"missing {', '.join(missing[:3])}"
+                        + (f" (+{len(missing) - 3} more)" if len(missing) > 3 else ""))
     if unexpected:
         problems.append(f"unexpected {', '.join(unexpected[:3])}"
                         + (f" (+{len(unexpected) - 3} more)" if len(unexpected) > 3 else ""))
     if mismatched:
-        problems.append(f"shape of {mismatched[0]}" + (f" (+{len(mismatched) - 1} more)" if len(mismatched) > 1 else ""))
+        problems.append(f"shape of {mismatched[0]}"
+                        + (f" (+{len(mismatched) - 1} more)" if len(mismatched) > 1 else ""))
     if problems:
         raise PosetrackError(f"{path} does not fit the expected architecture ({arch.describe()}): "
                              + "; ".join(problems))

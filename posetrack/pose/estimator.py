@@ -90,7 +90,9 @@ class PoseEstimator:
         self.batch_size = max(1, int(batch_size))
         self.precision = precision
         self.channels_last = channels_last
-        self.crop_backend = ("torch" if self.device.type == "cuda" else "cv2") if crop_backend == "auto" else crop_backend
+        if crop_backend == "auto":
+            crop_backend = "torch" if self.device.type == "cuda" else "cv2"
+        self.crop_backend = crop_backend
         self.info = info
         self.model = model.to(self.device).eval()
         if channels_last:

@@ -8,6 +8,6 @@ like outputs; ``write_dataset`` (the ``posetrack synth`` command) writes images,
 files, a COCO keypoint file and MP4 videos.
 """
 from .noise import noisy_observations
-from .sequence import SynthSequence, make_sequence
+from .sequence import SynthSequence, file_ground_truth, make_sequence
 
-__all__ = ["make_sequence", "SynthSequence", "noisy_observations"]
+__all__ = ["make_sequence", "SynthSequence", "file_ground_truth", "noisy_observations"]

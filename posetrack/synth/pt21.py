@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 from ..types import Frame, Sequence
-from .writer import file_ground_truth
+from .sequence import file_ground_truth
 
 HIDDEN_JOINTS = 4
 _EVAL = [0, 1, 2] + list(range(5, 17))  # the 15 evaluated slots

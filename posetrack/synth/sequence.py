@@ -14,7 +14,7 @@ Ground-truth conventions (the ``.gt`` and ``.truth`` sequences, layout ``posetra
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -158,3 +158,13 @@ def make_sequence(seed: int | list[int] = 0, frames: int = 50, people: int = 4, 
     out_frames = (renderer.frame(t, labels=False)[0] for t in range(frames)) if lazy else images
     return SynthSequence(name=name, frames=out_frames, gt=gt, truth=truth, scene=scene, visible=visible,
                          area=area, labels=label_buffers if labels else None)
+
+
+def file_ground_truth(gt: Sequence) -> Sequence:
+    """``gt`` as PoseTrack files store it: joints with score 0 become ``0, 0, 0``."""
+    frames = []
+    for f in gt.frames:
+        kpts = f.keypoints.copy()
+        kpts[kpts[..., 2] <= 0] = 0
+        frames.append(replace(f, keypoints=kpts))
+    return replace(gt, frames=frames)

@@ -28,7 +28,7 @@ import re
 import shutil
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -41,9 +41,8 @@ from ..formats.common import write_json
 from ..geometry import xyxy_to_xywh
 from ..io.writer import VideoWriter
 from ..layouts import COCO17
-from ..types import Sequence
 from . import skeleton
-from .sequence import SynthSequence, make_sequence, person_boxes
+from .sequence import SynthSequence, file_ground_truth, make_sequence, person_boxes
 
 JPEG_QUALITY = 90
 # COCO's own 1-based person skeleton, as in person_keypoints_*.json of the official release.
@@ -58,16 +57,6 @@ class DatasetSummary:
     labeled_frames: int
     people: int  # annotated people, summed over labelled frames
     seconds: float
-
-
-def file_ground_truth(gt: Sequence) -> Sequence:
-    """``gt`` as PoseTrack files store it: joints with score 0 become ``0, 0, 0``."""
-    frames = []
-    for f in gt.frames:
-        kpts = f.keypoints.copy()
-        kpts[kpts[..., 2] <= 0] = 0
-        frames.append(replace(f, keypoints=kpts))
-    return replace(gt, frames=frames)
 
 
 def coco_entries(syn: SynthSequence, first_annotation_id: int) -> tuple[list[dict], list[dict]]:

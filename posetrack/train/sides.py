@@ -49,29 +49,29 @@ def pair_counts(heatmaps: torch.Tensor, to_frame, gt: np.ndarray, threshold: np.
     pixels = coords.round()
     frame = to_frame(coords.numpy())
     out = {}
-    for name, (l, r) in pairs.items():
-        both = (gt[:, l, 2] > 0) & (gt[:, r, 2] > 0)
+    for name, (left, right) in pairs.items():
+        both = (gt[:, left, 2] > 0) & (gt[:, right, 2] > 0)
         if not both.any():
             continue
-        pl, pr = frame[both, l], frame[both, r]
-        gl, gr, thr = gt[both, l, :2], gt[both, r, :2], threshold[both]
+        pl, pr = frame[both, left], frame[both, right]
+        gl, gr, thr = gt[both, left, :2], gt[both, right, :2], threshold[both]
 
         def hit(p, g):
             return np.linalg.norm(p - g, axis=1) <= thr
 
         # Each joint moved to its channel's second mode (where that mode is strong enough), the other kept.
         alt, strong = coords.clone(), {}
-        for j in (l, r):
+        for j in (left, right):
             alt[:, j], v2 = second_modes(heatmaps[:, j], pixels[:, j], radius)
             strong[j] = (v2 >= min_ratio * values[:, j]).numpy()[both]
         alt_frame = to_frame(alt.numpy())[both]
         correct_l, correct_r = hit(pl, gl), hit(pr, gr)
         plain = correct_l.astype(int) + correct_r
-        options = [plain, correct_l.astype(int) + (hit(alt_frame[:, r], gr) & strong[r]),
-                   (hit(alt_frame[:, l], gl) & strong[l]).astype(int) + correct_r]
+        options = [plain, correct_l.astype(int) + (hit(alt_frame[:, right], gr) & strong[right]),
+                   (hit(alt_frame[:, left], gl) & strong[left]).astype(int) + correct_r]
         out[name] = {
             "pairs": int(both.sum()),
-            "same_pred": int((pixels[both, l] == pixels[both, r]).all(1).sum()),
+            "same_pred": int((pixels[both, left] == pixels[both, right]).all(1).sum()),
             "same_gt": int((np.linalg.norm(gl - gr, axis=1) < 0.25 * thr).sum()),
             "correct": int(plain.sum()),
             "swapped": int((~correct_l & ~correct_r & hit(pl, gr) & hit(pr, gl)).sum()),

@@ -45,13 +45,6 @@ def box_to_center_scale(boxes_xyxy: np.ndarray, aspect_ratio: float,
     return center.astype(np.float32), scale.astype(np.float32)
 
 
-def center_scale_to_box(center: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """The (already enlarged) crop region of each center/scale pair as an xyxy box."""
-    half = np.asarray(scale, dtype=np.float32) * PIXEL_STD / 2
-    center = np.asarray(center, dtype=np.float32)
-    return np.concatenate([center - half, center + half], axis=1)
-
-
 def keypoint_boxes(keypoints: np.ndarray, min_score: float = 0.0, enlarge: float = 0.0) -> np.ndarray:
     """Bounding box of each pose's joints with score > ``min_score``, each side grown by ``enlarge`` / 2.
 

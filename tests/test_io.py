@@ -1,7 +1,6 @@
 import logging
 import os
 import threading
-import time
 from fractions import Fraction
 
 import av
@@ -158,17 +157,20 @@ def test_display_rotation_is_applied(tmp_path):
 
 
 def test_read_ahead_is_bounded_and_stops_on_close(tmp_path):
-    produced = []
+    produced, made = [], {i: threading.Event() for i in range(1000)}
 
     def items():
         for i in range(1000):
             produced.append(i)
+            made[i].set()
             yield i
 
     ahead = ReadAhead(items(), maxsize=3, name="posetrack-read-test")
     assert next(ahead) == 0
-    time.sleep(0.3)
-    assert len(produced) <= 6  # the queue holds 3, one waits to be put, one handed out
+    # One item handed out, three in the queue, the fifth made and waiting for room: the reader stops there.
+    assert made[4].wait(10) and produced == [0, 1, 2, 3, 4]
+    assert next(ahead) == 1  # one taken: room for exactly one more
+    assert made[5].wait(10) and produced == [0, 1, 2, 3, 4, 5]
     ahead.close()
     assert not ahead.worker.thread.is_alive()
 

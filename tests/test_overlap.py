@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -44,25 +43,21 @@ def test_flow_ahead_returns_the_direct_flow_and_forgets_unused_pairs():
 
 
 def test_flow_ahead_never_runs_the_flow_twice_at_once():
-    active, overlapped = [0], []
-    lock = threading.Lock()
+    """Every call, submitted ahead or asked for directly, runs on one worker thread: never two at once."""
+    threads = []
 
-    def slow_flow(prev, frame):
-        with lock:
-            active[0] += 1
-            overlapped.append(active[0] > 1)
-        time.sleep(0.01)
-        with lock:
-            active[0] -= 1
+    def flow(prev, frame):
+        threads.append(threading.get_ident())
         return np.zeros(frame.shape[:2] + (2,), np.float32)
 
     images = frames(5)
-    ahead_flow = FlowAhead(slow_flow)
+    ahead_flow = FlowAhead(flow)
     for image in images:
         ahead_flow.submit(image)
     results = [ahead_flow(images[0], images[4])] + [ahead_flow(a, b) for a, b in zip(images, images[1:])]
     ahead_flow.close()
-    assert len(results) == 5 and not any(overlapped)
+    assert len(results) == 5 and len(threads) == 5
+    assert len(set(threads)) == 1 and threads[0] != threading.get_ident()
 
 
 def test_background_writer_keeps_order_and_raises_failures():
@@ -76,14 +71,21 @@ def test_background_writer_keeps_order_and_raises_failures():
     def fail():
         raise OSError("disk full")
 
+    # With one slot, the third put after the failure waits for the worker to take the second job, which it does
+    # only after recording the failure: that put raises it.
     writer = BackgroundWriter(depth=1)
     writer.put(fail)
+    puts = 0
     with pytest.raises(OSError, match="disk full"):
-        for _ in range(100):  # raised at a later put at the latest ...
+        for puts in range(1, 4):
             writer.put(lambda: None)
-            time.sleep(0.001)
-        writer.close()  # ... or at close
+    assert puts <= 3
     writer.abort()
+    # Or at close, which waits for every job.
+    writer = BackgroundWriter(depth=4)
+    writer.put(fail)
+    with pytest.raises(OSError, match="disk full"):
+        writer.close()
 
 
 def test_ahead_yields_in_order_and_raises_where_the_item_would_be():
@@ -114,7 +116,6 @@ def test_closing_ahead_stops_its_worker():
     before = threading.active_count()
     items = ReadAhead(endless(), 2)
     assert next(items) == 0
-    items.close()
-    time.sleep(0.05)
-    assert threading.active_count() == before
-    assert len(produced) <= 5
+    items.close()  # returns once the worker has ended
+    assert not items.worker.thread.is_alive() and threading.active_count() == before
+    assert len(produced) <= 4  # one handed out, two queued, one waiting for room

@@ -71,14 +71,23 @@ def script(*args):
 
 
 def test_script_reports_every_limb_of_the_packaged_network(synth):
-    done = script("--weights", "demo", "--gt", synth / "annotations" / "val", "--every", "2")
+    from posetrack.formats import posetrack18
+    from posetrack.pose.estimator import PoseEstimator
+    from posetrack.train.sides import PAIRS, format_counts, side_counts
+
+    gt = synth / "annotations" / "val"
+    done = script("--weights", "demo", "--gt", gt, "--every", "2")
     assert done.returncode == 0, done.stderr
-    rows = [line.split() for line in done.stdout.splitlines()[2:]]
-    assert [r[0] for r in rows] == ["shoulder", "elbow", "wrist", "hip", "knee", "ankle"]
-    for name, pairs, *percent in rows:
-        same_pred, same_gt, correct, swapped, with_sides = (float(p.rstrip("%")) for p in percent)
-        assert int(pairs) > 0 and all(0 <= p <= 100 for p in (same_pred, same_gt, correct, swapped))
-        assert correct <= with_sides <= 100   # the oracle may keep the plain decoding
+    # The table is the library's, for the same network and people.
+    totals = side_counts(PoseEstimator.from_checkpoint("demo", flip_test=True), gt, every=2)
+    assert done.stdout.splitlines()[1:] == format_counts(totals)
+    # The pair counts, from the ground truth itself: every second person with a head box and two labelled
+    # joints, then the limbs whose two joints are both labelled.
+    people = [k for path in sorted(gt.glob("*.json")) for f in posetrack18.read_sequence(path).frames
+              for k, head in zip(f.keypoints, f.head_boxes) if np.isfinite(head).all() and (k[:, 2] > 0).sum() >= 2]
+    kept = np.array(people[::2])
+    expected = {name: int(((kept[:, a, 2] > 0) & (kept[:, b, 2] > 0)).sum()) for name, (a, b) in PAIRS.items()}
+    assert {name: c["pairs"] for name, c in totals.items()} == expected
 
 
 def test_script_bad_folder_is_one_line(tmp_path):

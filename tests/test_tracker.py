@@ -299,12 +299,20 @@ def test_table5_rows_and_config_errors():
         TrackerConfig(similarity="iou")
 
 
-def test_memory_is_bounded_by_the_queue():
+@pytest.mark.parametrize("missing, same_id", [(2, True), (3, False)])
+def test_a_track_is_matchable_for_queue_length_frames(missing, same_id):
+    """L_Q = 3: a person missed for 2 frames still has an appearance in the queue and keeps the id; missed for 3,
+    every appearance has left the queue (the tracker keeps L_Q frames, no more) and the person gets a new id."""
     scene = Scene([Person(x=30, y=60, vx=2)], frames=12)
     tracker = FlowTracker(TrackerConfig(queue_length=3))
+    gone = range(5, 5 + missing)
+    ids = []
     for t, frame in enumerate(scene.frames):
-        tracker.update_poses(frame, scene.truth[t][1], np.ones(1))
-    assert len(tracker._queue) == 3
+        kpts = scene.truth[t][1][:0] if t in gone else scene.truth[t][1]
+        ids.append(tracker.update_poses(frame, kpts, np.ones(len(kpts))).track_ids.tolist())
+    before, after = ids[4], ids[5 + missing]
+    assert before == [0] and (after == before) == same_id
+    assert after == ([0] if same_id else [1])
 
 
 def _write_folder(tmp_path, seq):

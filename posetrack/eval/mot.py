@@ -8,7 +8,8 @@ elsewhere. Two engines give the same events:
 * ``"fast"`` (default) replays motmetrics 1.4's ``MOTAccumulator.update`` without building its pandas event
   table: keep the previous correspondences that are still pairable, solve the rest with the same
   ``motmetrics.lap.linear_sum_assignment`` on the same matrix, and call a match a SWITCH when the object was last
-  matched to another hypothesis. ``tests/test_eval_mot.py`` checks the two agree event count for event count.
+  matched to another hypothesis. ``tests/test_eval.py::test_fast_mot_engine_equals_motmetrics`` checks the two
+  agree event count for event count.
 
 MOTP: poseval sums ``acc.events['D']``, which with motmetrics >= 1.2 also holds the RAW rows (every finite
 candidate pair) and the TRANSFER/ASCEND/MIGRATE rows, so its printed MOTP is too low. We report the CLEAR-MOT

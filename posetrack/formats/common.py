@@ -70,6 +70,13 @@ def write_json(path: str | os.PathLike, data: object) -> None:
         json.dump(data, f, default=_to_builtin, separators=(",", ":"))
 
 
+def require_posetrack18(seq) -> None:
+    """PoseTrack files hold the posetrack18 joint slots; one line for a sequence in another layout."""
+    if seq.layout != "posetrack18":
+        raise PosetrackError(f"sequence {seq.name}: keypoints are in layout {seq.layout!r}; convert them to "
+                             "posetrack18 (posetrack.layouts.convert_keypoints) before writing PoseTrack files")
+
+
 def parse_file_name(file_name: str) -> tuple[str, int, int] | None:
     """``(sequence folder, video id, frame index)`` of a PoseTrack image path, or None if poseval cannot parse it.
 

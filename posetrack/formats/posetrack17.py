@@ -16,7 +16,8 @@ from ..errors import PosetrackError
 from ..geometry import keypoint_boxes
 from ..layouts import joint_mapping
 from ..types import Frame, Sequence
-from .common import image_id_for, interpolated_marks, load_json, present_joints, track_ids_to_write, write_json
+from .common import (image_id_for, interpolated_marks, load_json, present_joints, require_posetrack18,
+                     track_ids_to_write, write_json)
 
 # posetrack18 slot -> poseval id (2017 ``point.id``), and back.
 _SLOT_TO_ID = joint_mapping("posetrack15", "posetrack18")
@@ -115,13 +116,13 @@ def from_dict(data: object, path: str | os.PathLike = "<data>", name: str | None
 
 
 def read_sequence(path: str | os.PathLike) -> Sequence:
+    """Read one PoseTrack 2017 sequence file; the sequence is named after the file's stem."""
     return from_dict(load_json(path), path)
 
 
 def to_dict(seq: Sequence) -> dict:
-    if seq.layout != "posetrack18":
-        raise PosetrackError(f"sequence {seq.name}: keypoints are in layout {seq.layout!r}; convert them to "
-                             "posetrack18 before writing PoseTrack files")
+    """The PoseTrack 2017 dict of ``seq`` (keypoints in the posetrack18 layout, written with poseval's ids)."""
+    require_posetrack18(seq)
     annolist = []
     for i, f in enumerate(seq.frames):
         stem = os.path.basename(f.file_name).split(".")[0].split("_")[0]

@@ -16,7 +16,8 @@ from ..errors import PosetrackError
 from ..geometry import keypoint_boxes, xywh_to_xyxy, xyxy_to_xywh
 from ..layouts import POSETRACK15, POSETRACK18
 from ..types import Frame, Sequence
-from .common import interpolated_marks, load_json, parse_file_name, present_joints, track_ids_to_write, write_json
+from .common import (interpolated_marks, load_json, parse_file_name, present_joints, require_posetrack18,
+                     track_ids_to_write, write_json)
 
 # 1-based skeleton of the official 2018 files (poseval convert.py), kept for viewers that draw it.
 _SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8], [7, 9],
@@ -192,9 +193,7 @@ def read_sequence(path: str | os.PathLike) -> Sequence:
 
 def to_dict(seq: Sequence) -> dict:
     """The PoseTrack 2018 dict of ``seq`` (keypoints must be in the posetrack18 layout)."""
-    if seq.layout != "posetrack18":
-        raise PosetrackError(f"sequence {seq.name}: keypoints are in layout {seq.layout!r}; convert them to "
-                             "posetrack18 (posetrack.layouts.convert_keypoints) before writing PoseTrack files")
+    require_posetrack18(seq)
     images, annotations = [], []
     for f in seq.frames:
         image = {"file_name": f.file_name, "id": int(f.image_id), "frame_id": int(f.image_id),

@@ -83,11 +83,9 @@ class ValConfig:
 
 
 @dataclass
-class TrainConfig:
-    model: ModelConfig = field(default_factory=ModelConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    val: ValConfig = field(default_factory=ValConfig)
+class RunSettings:
+    """What every training run has besides its sections: seed, device, run folder, log cadence."""
+
     seed: int = 0
     device: str = "auto"
     out: str = "runs/pose"
@@ -95,6 +93,14 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class TrainConfig(RunSettings):
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    val: ValConfig = field(default_factory=ValConfig)
 
 
 # ---------------------------------------------------------------- detector fine-tuning
@@ -156,18 +162,12 @@ class DetectorValConfig:
 
 
 @dataclass
-class DetectorTrainConfig:
+class DetectorTrainConfig(RunSettings):
+    out: str = "runs/detector"
     model: DetectorModelConfig = field(default_factory=DetectorModelConfig)
     data: DetectorDataConfig = field(default_factory=DetectorDataConfig)
     optim: DetectorOptimConfig = field(default_factory=DetectorOptimConfig)
     val: DetectorValConfig = field(default_factory=DetectorValConfig)
-    seed: int = 0
-    device: str = "auto"
-    out: str = "runs/detector"
-    log_every: int = 20
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _positive_run(epochs: int, batch_size: int) -> None:

@@ -13,7 +13,10 @@ from .tracker import TrackerConfig
 
 
 # torchvision's Faster R-CNN variants the detector builds (posetrack.detect.faster_rcnn maps each to its builder).
-DetectorVariant = Literal["resnet50_fpn", "resnet50_fpn_v2", "mobilenet_v3_large_fpn", "mobilenet_v3_large_320_fpn"]
+# The 320 px one has the layers of mobilenet_v3_large_fpn: a weights file is recognised as, and a detector is
+# trained as, one of the ARCHITECTURES.
+DETECTOR_ARCHITECTURES = ("resnet50_fpn", "resnet50_fpn_v2", "mobilenet_v3_large_fpn")
+DetectorVariant = Literal[DETECTOR_ARCHITECTURES + ("mobilenet_v3_large_320_fpn",)]
 DETECTOR_VARIANTS = typing.get_args(DetectorVariant)
 
 

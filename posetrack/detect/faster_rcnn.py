@@ -19,6 +19,7 @@ from torchvision.models import detection as tvd
 from torchvision.ops import FrozenBatchNorm2d
 
 from ..checkpoint_io import read_checkpoint
+from ..config import DETECTOR_ARCHITECTURES, DETECTOR_VARIANTS
 from ..devices import resolve_device
 from ..errors import PosetrackError
 from .base import BoxSource, Detections, sorted_detections
@@ -36,7 +37,8 @@ VARIANTS = {
                                    tvd.FasterRCNN_MobileNet_V3_Large_320_FPN_Weights),
 }
 # The 320 variant has the same layers as the full-size one; a local file is recognised as the latter.
-_RECOGNISED = ("resnet50_fpn", "resnet50_fpn_v2", "mobilenet_v3_large_fpn")
+_RECOGNISED = DETECTOR_ARCHITECTURES
+assert set(VARIANTS) == set(DETECTOR_VARIANTS)
 _CLS_SCORE = "roi_heads.box_predictor.cls_score.weight"
 _FC6 = "roi_heads.box_head.fc6.weight"
 DEFAULT_REPRESENTATION = 1024  # torchvision's TwoMLPHead width

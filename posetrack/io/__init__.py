@@ -1,4 +1,5 @@
-"""Frames in and out: ``open_source`` streams a video file or an image folder, ``VideoWriter`` writes H.264 MP4."""
+"""Frames in and out: ``open_source`` streams a video file or an image folder (decoded ahead on a thread,
+``ahead.ReadAhead``), ``VideoWriter`` writes H.264 MP4."""
 from .sources import FrameSource, open_source
 from .video import SourceFrame, SourceInfo
 from .writer import VideoWriter

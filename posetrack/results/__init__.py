@@ -4,7 +4,8 @@ and id edits re-drawn without running any network.
 Library (no click here): ``postprocess`` / ``OneEuroSmoother`` / ``savgol`` / ``fill_gaps`` on a tracked
 ``posetrack.types.Sequence`` (settings in ``PostConfig``), ``write_csv``, ``edit_result``, and
 ``report.write_report``. The commands ``posetrack export``, ``report`` and ``edit`` are thin wrappers in
-``posetrack.results.cli``.
+``posetrack.cli.results``; ``posetrack.pipeline.finalize`` applies the post-processing and the CSV export to a
+run's own files.
 """
 from ..config.post import PostConfig
 from .export import write_csv

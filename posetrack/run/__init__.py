@@ -1,3 +1,3 @@
-"""The user-facing runs: ``posetrack run`` (one video) and ``posetrack batch`` (a data set), their crash-safe
-outputs, timing, and the torchrun scale-out. ``posetrack.pipeline`` chains the stages; this package feeds it
-inputs and turns its per-frame results into files."""
+"""The commands users run on their videos and data sets: ``posetrack run`` (one video, ``cli``) and
+``posetrack batch`` (a data set, resumable, split across torchrun ranks: ``batch``). The work is
+``posetrack.pipeline``'s; this package turns a command line into pipeline runs and their summaries."""

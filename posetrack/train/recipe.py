@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from ..config import DETECTOR_ARCHITECTURES
 from ..pose.checkpoint import IMAGENET_MEAN, IMAGENET_STD
 from .augment import AugmentConfig
 from .samples import DatasetSpec
@@ -108,7 +109,7 @@ class TrainConfig(RunSettings):
 @dataclass
 class DetectorModelConfig:
     # The trainable layers (the 320 px variant is mobilenet_v3_large_fpn at another test scale).
-    variant: Literal["resnet50_fpn", "resnet50_fpn_v2", "mobilenet_v3_large_fpn"] = "resnet50_fpn"
+    variant: Literal[DETECTOR_ARCHITECTURES] = "resnet50_fpn"
     # "coco" (torchvision's COCO weights, person head kept), "imagenet" (backbone only), "none", or a local
     # state_dict / checkpoint of the same variant (2 or 91 classes).
     init: str = "coco"

@@ -164,7 +164,8 @@ def throughput(args, workdir: Path) -> None:
         warmup = synth(workdir, 2, 1280, 720, 6)[0]
         boxes = ground_truth_boxes(gt)
         for mode in ("baseline", "serial", "pipeline"):
-            config = load_config(PipelineConfig, name, [f"run.device={args.device}", "run.quiet=true"])
+            config = load_config(PipelineConfig, name, [f"run.device={args.device}", "run.quiet=true",
+                                                        *args.overrides])
             random_weights(workdir, config)
             start = time.perf_counter()
             stats = run_once(config, video, boxes, workdir / "out", mode, warmup)
@@ -246,6 +247,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", default="fast,paper", help="comma-separated: fast, paper")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="config overrides for every run, e.g. --set tracker.flow=raft_small (repeatable)")
     parser.add_argument("--frames", type=int, default=None, help="frames per config (default: fast 24, paper 6)")
     parser.add_argument("--memory", action="store_true", help="peak RSS after 1,000 and after 10,000 frames")
     parser.add_argument("--long-frames", type=int, default=10000)

@@ -25,6 +25,7 @@ class TrackerConfig:
     flow_preset: str = "medium"       # DIS only: ultrafast | fast | medium
     flow_scale: float = 0.5           # compute flow at this fraction of the frame size
     flow_device: str = "cpu"          # RAFT only
+    flow_weights: str = "DEFAULT"     # RAFT only: torchvision's weights (DEFAULT or a member name); none: random
     propagate: bool = True            # joint propagation + box unification (§3.1, §3.3)
     similarity: str = "multiflow"     # bbox | pose | flow | multiflow (§3.2)
     queue_length: int = 10            # L_Q: frames a track stays matchable; appearances S_Multi-Flow uses

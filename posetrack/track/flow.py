@@ -163,8 +163,6 @@ def _load_raft_state(weights) -> dict:
                              f"download {weights.url} and place it as {os.path.join(target, file_name)}") from None
 
 
-
-
 def make_flow(name: str = "dis", **options) -> OpticalFlow:
     """Build a flow method by name: ``dis`` (options ``preset``, ``scale``), ``farneback`` (``scale``, ...),
     ``raft_small`` / ``raft_large`` (``weights``, ``device``, ``scale``, ``iterations``)."""

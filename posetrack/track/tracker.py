@@ -43,6 +43,7 @@ def flow_from_config(c: TrackerConfig) -> Callable:
         options["preset"] = c.flow_preset
     elif c.flow.startswith("raft"):
         options["device"] = c.flow_device
+        options["weights"] = None if c.flow_weights.lower() == "none" else c.flow_weights
     return make_flow(c.flow, **options)
 
 

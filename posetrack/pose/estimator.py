@@ -212,7 +212,7 @@ class PoseEstimator:
         else:
             with self._autocast():
                 out = self.model(x).float()
-        pooled = pool_features(backbone.float(), out) if features else None
+        pooled = pool_features(backbone.float()) if features else None
         if self.flip_test:
             out = (out[:n] + flip_back(out[n:], self.flip_permutation, self.shift_heatmap)) * 0.5
             if features:  # a crop and its mirror image: features that do not change when a person turns round
@@ -233,18 +233,10 @@ class PoseEstimator:
         return torch.cat(coords).numpy(), torch.cat(maxvals).numpy(), features
 
 
-POOLING = "mean"
-
-
-def pool_features(features: torch.Tensor, heatmaps: torch.Tensor) -> torch.Tensor:
-    """``(N, C)`` appearance features from ``(N, C, h, w)`` backbone maps: the mean over the crop, or (POOLING
-    "pose") weighted by where the heatmaps put the body (their maximum over joints, pooled to the map's size)."""
-    if POOLING == "mean":
-        return features.mean((2, 3))
-    body = torch.nn.functional.adaptive_avg_pool2d(heatmaps.amax(1, keepdim=True).clamp(min=0),
-                                                   features.shape[2:])
-    body = body / body.sum((2, 3), keepdim=True).clamp(min=1e-6)
-    return (features * body).sum((2, 3))
+def pool_features(features: torch.Tensor) -> torch.Tensor:
+    """``(N, C)`` appearance features from ``(N, C, h, w)`` backbone maps: their mean over the crop. (Weighting
+    the mean by where the heatmaps put the body told people apart less well: scripts/bench_appearance.py.)"""
+    return features.mean((2, 3))
 
 
 def _valid_boxes(boxes: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""``posetrack eval`` (PoseTrack mAP / MOTA) and ``posetrack eval-coco`` (COCO keypoint AP)."""
+"""``posetrack eval`` (PoseTrack mAP / MOTA / IDF1) and ``posetrack eval-coco`` (COCO keypoint AP)."""
 from __future__ import annotations
 
 import click
@@ -17,7 +17,8 @@ import click
               help="'motmetrics' feeds motmetrics.MOTAccumulator as poseval does; 'fast' replays it (same counts).")
 def eval_command(gt, pred, json_out, per_sequence, min_joint_score, missing_as_empty, mot_engine):
     """Score PoseTrack predictions PRED against ground truth GT (two folders of per-sequence files, or two files),
-    with the same mAP, MOTA, precision and recall as the official poseval."""
+    with the same mAP, MOTA, precision and recall as the official poseval, and the identity measures IDF1, IDP,
+    IDR and id switches on the same per-joint matching."""
     from ..formats import write_json
     from .evaluation import evaluate
     from .files import load_pairs

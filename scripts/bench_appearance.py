@@ -10,8 +10,9 @@ well-seen frames before they vanished). Reported per descriptor: the share of qu
 first, the mean reciprocal rank, and the ROC AUC of same-person vs other-person similarities.
 
 Descriptors (``posetrack.track.appearance``): HSV colour histograms of the pose's torso and limb regions, and
-the demo pose network's backbone features (``PoseEstimator(return_features=True)``: mean-pooled in the crop of
-the visible joints' box enlarged 15%, with flip test). Also printed: what each costs per frame.
+the backbone features of the pose network ``--pose-weights`` (the demo one by default;
+``PoseEstimator(return_features=True)``: mean-pooled in the crop of the visible joints' box enlarged 15%, with
+flip test). Also printed: what each costs per frame.
 
     OMP_NUM_THREADS=1 python scripts/bench_appearance.py [--sequences 8] [--frames 300] [--people 8]
 """
@@ -113,13 +114,13 @@ def score(queries, descriptors) -> dict:
     return results
 
 
-def feature_cost(frames: int = 100, people: int = 8) -> None:
+def feature_cost(weights: str, frames: int = 100, people: int = 8) -> None:
     """Milliseconds per frame of the demo pose network (flip test, one core) with and without the features,
     and of the colour histograms, on the middle frames of an occlusion sequence."""
     seq = make_sequence(seed=1, frames=3 * frames, people=people, width=640, height=360, scenario="occlusion",
                         lazy=True)
-    plain = PoseEstimator.from_checkpoint("demo", device="cpu", flip_test=True)
-    with_features = PoseEstimator.from_checkpoint("demo", device="cpu", flip_test=True, return_features=True)
+    plain = PoseEstimator.from_checkpoint(weights, device="cpu", flip_test=True)
+    with_features = PoseEstimator.from_checkpoint(weights, device="cpu", flip_test=True, return_features=True)
     inputs = []
     for t, (img, f) in enumerate(zip(seq.frames, seq.truth.frames)):
         if t < frames or t >= 2 * frames:
@@ -152,8 +153,10 @@ def main() -> None:
     ap.add_argument("--max-gap", type=int, default=100, help="frames absent, at most (4 s at 25 fps)")
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--pose-weights", default="demo", help="pose network whose features are compared")
     args = ap.parse_args()
-    estimator = PoseEstimator.from_checkpoint("demo", device="cpu", flip_test=True, return_features=True)
+    estimator = PoseEstimator.from_checkpoint(args.pose_weights, device="cpu", flip_test=True,
+                                              return_features=True)
     queries, descriptors, started = [], {}, time.perf_counter()
     for i in range(args.sequences):
         seq = make_sequence(seed=args.seed + i, frames=args.frames, people=args.people, width=args.width,
@@ -179,7 +182,7 @@ def main() -> None:
     for kind, r in score(queries, descriptors).items():
         print(f"| {kind} | {r['top1']:.1f}% | {r['mrr']:.3f} | {r['auc']:.3f} |")
     if not args.no_speed:
-        feature_cost()
+        feature_cost(args.pose_weights)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ class ClearMot:
         no, nh = len(olist), len(hlist)
         c["objects"] += no
         finite = np.isfinite(dists)
-        pairable = no and nh and finite.any()
+        pairable = bool(no and nh and finite.any())
         # Plain Python on these few-element rows is faster than numpy.
         rows = dists.tolist() if pairable else None
         self.ids.add(olist, hlist, rows)
@@ -119,7 +119,6 @@ class ClearMot:
                 self.res_m[h] = o
                 n += 1
         return n
-
 
     def result(self) -> dict:
         """The CLEAR-MOT counts and the identity counts (``COUNTS``) of the frames seen so far."""

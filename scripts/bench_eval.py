@@ -281,7 +281,7 @@ def main(argv=None) -> int:
         print(f"posetrack eval ({args.engine}): {t_ours:.2f} s, peak RSS so far {rss:.0f} MB")
         print(f"  AP total {ours['ap']['total']:.3f}  MOTA total {ours['mota']['total']:.3f}  "
               f"MOTP {ours['motp']['total']:.3f}  Prec {ours['precision']['total']:.3f}  "
-              f"Rec {ours['recall']['total']:.3f}")
+              f"Rec {ours['recall']['total']:.3f}  IDF1 {ours['idf1']['total']:.3f}")
         if args.poseval:
             sys.path.insert(0, args.poseval)
             try:

@@ -130,3 +130,29 @@ def test_cuda_fp16_matches_cpu():
     cpu = PoseEstimator(DotNet(), flip_pairs=[], num_joints=3)(frame, box)[0]
     gpu = PoseEstimator(DotNet(), flip_pairs=[], num_joints=3, device="cuda", precision="fp16")(frame, box)[0]
     assert np.abs(cpu[..., :2] - gpu[..., :2]).max() < 1.5
+
+
+def test_features_come_from_the_same_pass_and_do_not_change_the_poses():
+    torch.manual_seed(0)
+    model = PoseResNet(depth=18)
+    frame = np.random.default_rng(1).integers(0, 255, (200, 260, 3), dtype=np.uint8)
+    boxes = np.array([[20, 20, 150, 190], [5, 5, 5, 5], [100, 30, 250, 180]], np.float32)
+    plain = PoseEstimator(model, input_size=(96, 128))
+    est = PoseEstimator(model, input_size=(96, 128), return_features=True)
+    with pytest.warns(UserWarning, match="1 degenerate"):
+        k0, s0 = plain(frame, boxes)
+    with pytest.warns(UserWarning, match="1 degenerate"):
+        k1, s1, features = est(frame, boxes)
+    assert np.array_equal(k0, k1) and np.array_equal(s0, s1)
+    assert est.feature_size == 512 and features.shape == (3, 512) and (features[1] == 0).all()
+    assert est(frame, np.zeros((0, 4)))[2].shape == (0, 512)
+    # The pooled backbone map, averaged with the mirrored crop's: the same for a crop and its mirror image.
+    crops = torch.from_numpy(np.random.default_rng(2).integers(0, 255, (2, 3, 128, 96), dtype=np.uint8))
+    pooled = est.heatmaps(crops, features=True)[1]
+    with torch.no_grad():
+        x = (crops.float() - est.mean) / est.std
+        expected = (model.backbone(x).mean((2, 3)) + model.backbone(x.flip(3)).mean((2, 3))) / 2
+    torch.testing.assert_close(pooled, expected, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(est.heatmaps(crops.flip(3), features=True)[1], pooled, rtol=1e-4, atol=1e-5)
+    with pytest.raises(PosetrackError, match="backbone"):
+        PoseEstimator(DotNet(), flip_pairs=[], num_joints=3, return_features=True)

@@ -1,4 +1,4 @@
-"""``posetrack eval`` (PoseTrack mAP / MOTA) and ``posetrack eval-coco`` (COCO keypoint AP)."""
+"""``posetrack eval`` (PoseTrack mAP / MOTA / IDF1) and ``posetrack eval-coco`` (COCO keypoint AP)."""
 from __future__ import annotations
 
 import click
@@ -29,8 +29,9 @@ from ..errors import PosetrackError
 def eval_command(gt, pred, json_out, per_sequence, min_joint_score, missing_as_empty, mot_engine, benchmark,
                  fix_known_bugs, use_ignore_regions):
     """Score PoseTrack predictions PRED against ground truth GT (two folders of per-sequence files, or two files),
-    with the same mAP, MOTA, precision and recall as the official poseval, or (PoseTrack21) the same keypoint
-    HOTA, mAP and box HOTA/MOTA/IDF1 as the official PoseTrack21 kit."""
+    with the same mAP, MOTA, precision and recall as the official poseval (and the identity measures IDF1, IDP,
+    IDR and id switches on the same per-joint matching), or (PoseTrack21) the same keypoint HOTA, mAP and box
+    HOTA/MOTA/IDF1 as the official PoseTrack21 kit."""
     from ..formats import write_json
     from ..eval.evaluation import evaluate
     from ..eval.files import load_pairs

@@ -18,8 +18,11 @@ import click
 @click.option("--fps", default=25.0, show_default=True)
 @click.option("--labeled-every", default=1, show_default=True,
               help="Label only every K-th frame (the others are listed with is_labeled false, as in PoseTrack val).")
-@click.option("--scenario", type=click.Choice(["random", "crossing"]), default="random", show_default=True,
-              help="'crossing': two people cross mid-sequence, the nearer hiding the farther.")
+@click.option("--scenario", type=click.Choice(["random", "crossing", "occlusion"]), default="random",
+              show_default=True,
+              help="'crossing': two people cross mid-sequence, the nearer hiding the farther. 'occlusion': pillars "
+                   "and panels hide people for 1-3 s, people leave the view and come back 2-4 s later, stop or "
+                   "turn round while hidden, cross; some pairs dress alike (for identity tests).")
 @click.option("--pan", default=0.0, show_default=True, help="Camera pan, backdrop pixels per frame.")
 @click.option("--zoom", default=1.0, show_default=True, help="Zoom factor reached at the last frame.")
 @click.option("--noise", default=4.0, show_default=True, help="Image noise sigma (0 for none).")

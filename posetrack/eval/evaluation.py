@@ -1,10 +1,13 @@
-"""``evaluate(gt_sequences, pred_sequences)``: the PoseTrack numbers (mAP, MOTA, MOTP, precision, recall).
+"""``evaluate(gt_sequences, pred_sequences)``: the PoseTrack numbers (mAP, MOTA, MOTP, precision, recall), and
+the identity measures (IDF1, IDP, IDR, id switches) that poseval does not print.
 
 Equal to the official poseval (``python -m poseval.evaluate -e -t``) on the inputs it accepts, quirks included
 (see ``prepare``, ``ap`` and ``mot``), and refuses the inputs it would mis-score. The result uses poseval's
 table columns: ``{"ap": {"head", "shoulder", "elbow", "wrist", "hip", "knee", "ankle", "total"}, "mota": {...},
 "motp": {"total"}, "precision": {"total"}, "recall": {"total"}}``; a column is the plain mean of its joints,
-``total`` the mean of the 15 joints that are not NaN.
+``total`` the mean of the 15 joints that are not NaN. ``idf1``, ``idp``, ``idr`` and ``num_switches`` (the
+per-joint MOTA switch counts) have the same columns, so a person whose id changes once in every joint counts one
+switch in ``num_switches.total``.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from ..formats import prediction_template
 from ..layouts import EVAL_GROUPS
 from ..types import Sequence
 from .ap import joint_aps, match_frame
+from .identity import identity_metrics
 from .mot import COUNTS, joint_problems, mot_metrics, sequence_counts
 from .prepare import NUM_JOINTS, EvalSequence, check_pair, prepare_sequence
 
@@ -61,6 +65,8 @@ class _Accumulated:
         rows = lambda xs, dt: np.concatenate(xs) if xs else np.zeros((0, NUM_JOINTS), dt)  # noqa: E731
         ap = joint_aps(rows(self.scores, float), rows(self.labels, bool), rows(self.has, bool), self.n_gt)
         mot = mot_metrics(self.counts)
+        c = dict(zip(COUNTS, self.counts))
+        ids = identity_metrics(c["idtp"], c["idfp"], c["idfn"])
         return {
             "ap": summarise(ap["ap"]), "mota": summarise(mot["mota"]), "motp": _total(mot["motp"]),
             "precision": _total(mot["precision"]), "recall": _total(mot["recall"]),
@@ -68,7 +74,11 @@ class _Accumulated:
             "per_joint": {"ap": ap["ap"].tolist(), "ap_precision": ap["precision"].tolist(),
                           "ap_recall": ap["recall"].tolist(), "mota": mot["mota"].tolist(),
                           "motp": mot["motp"].tolist(), "precision": mot["precision"].tolist(),
-                          "recall": mot["recall"].tolist()},
+                          "recall": mot["recall"].tolist(), "idf1": ids["idf1"].tolist(),
+                          "idp": ids["idp"].tolist(), "idr": ids["idr"].tolist(),
+                          "num_switches": c["switches"].tolist()},
+            "idf1": summarise(ids["idf1"]), "idp": summarise(ids["idp"]), "idr": summarise(ids["idr"]),
+            "num_switches": summarise(c["switches"]),
         }
 
 

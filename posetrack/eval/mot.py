@@ -11,6 +11,10 @@ elsewhere. Two engines give the same events:
   matched to another hypothesis. ``tests/test_eval.py::test_fast_mot_engine_equals_motmetrics`` checks the two
   agree event count for event count.
 
+Identity measures (IDF1, IDP, IDR, see ``identity``) come from the same problems: both engines count, per
+(object id, hypothesis id) pair, the frames where it was pairable; ``"motmetrics"`` asks motmetrics' own
+``idtp``/``idfp``/``idfn`` of the accumulator.
+
 MOTP: poseval sums ``acc.events['D']``, which with motmetrics >= 1.2 also holds the RAW rows (every finite
 candidate pair) and the TRANSFER/ASCEND/MIGRATE rows, so its printed MOTP is too low. We report the CLEAR-MOT
 MOTP (distances of MATCH and SWITCH events only) as ``motp`` and poseval's figure as ``motp_poseval``.
@@ -21,9 +25,11 @@ import numpy as np
 from motmetrics.lap import linear_sum_assignment
 
 from .ap import DIST_THRESHOLD, FrameMatch
+from .identity import ID_COUNTS, PairCounts
 from .prepare import NUM_JOINTS, EvalFrame
 
-COUNTS = ("misses", "switches", "false_positives", "objects", "detections", "sum_d", "sum_d_poseval")
+CLEAR_COUNTS = ("misses", "switches", "false_positives", "objects", "detections", "sum_d", "sum_d_poseval")
+COUNTS = CLEAR_COUNTS + ID_COUNTS
 
 
 def joint_problems(fr: EvalFrame, fm: FrameMatch) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -47,26 +53,31 @@ class ClearMot:
         self.res_m = {}        # hypothesis id -> object id of its last match in step 2
         self.hyp_seen = set()  # hypotheses matched at least once (motmetrics' hypHistory)
         self.obj_seen = set()  # objects matched at least once (motmetrics' last_match)
-        self.counts = dict.fromkeys(COUNTS, 0.0)
+        self.counts = dict.fromkeys(CLEAR_COUNTS, 0.0)
+        self.ids = PairCounts()  # for the identity measures
 
     def update(self, oids: np.ndarray, hids: np.ndarray, dists: np.ndarray) -> None:
         c = self.counts
-        no, nh = len(oids), len(hids)
+        olist, hlist = oids.tolist(), hids.tolist()
+        no, nh = len(olist), len(hlist)
         c["objects"] += no
         finite = np.isfinite(dists)
+        pairable = bool(no and nh and finite.any())
         self.matched_h = np.zeros(nh, dtype=bool)  # which hypotheses of this frame were matched (box MOTA reads it)
-        if not no or not nh or not finite.any():  # nothing pairable: every object missed, every hypothesis FP
+        # Plain Python on these few-element rows is faster than numpy.
+        rows = dists.tolist() if pairable else None
+        self.ids.add(olist, hlist, rows)
+        if not pairable:  # every object missed, every hypothesis a false positive
             c["misses"] += no
             c["false_positives"] += nh
             return
         c["sum_d_poseval"] += float(dists[finite].sum())  # the RAW events
         # 1. Carry forward correspondences that are still pairable, in object order. Hypothesis ids are unique
         # within a frame (checked on loading), so motmetrics' "first unmatched hypothesis with that id" is the one
-        # position of that id. Plain Python on these few-element rows is faster than numpy.
-        position = {h: j for j, h in enumerate(hids.tolist())}
-        rows = dists.tolist()
+        # position of that id.
+        position = {h: j for j, h in enumerate(hlist)}
         matched_o, matched_h = [False] * no, [False] * nh
-        for i, o in enumerate(oids.tolist()):
+        for i, o in enumerate(olist):
             h = self.m.get(o)
             j = position.get(h)
             if j is not None and not matched_h[j] and rows[i][j] == rows[i][j]:  # d == d: not NaN
@@ -115,22 +126,34 @@ class ClearMot:
         matched_h[:] = newly
         return n
 
+    def result(self) -> dict:
+        """The CLEAR-MOT counts and the identity counts (``COUNTS``) of the frames seen so far."""
+        return {**self.counts, **self.ids.counts(self.counts["objects"])}
 
-def _motmetrics_counts(problems) -> dict:
+
+def motmetrics_accumulator(problems):
+    """The ``motmetrics.MOTAccumulator`` poseval builds from one joint's ``(oids, hids, dists)`` per frame."""
     import motmetrics as mm
 
     acc = mm.MOTAccumulator(auto_id=True)
     for oids, hids, dists in problems:
         acc.update(oids, hids, dists)
+    return acc
+
+
+def _motmetrics_counts(problems) -> dict:
+    import motmetrics as mm
+
+    acc = motmetrics_accumulator(problems)
     mid = mm.metrics.create().compute(acc, metrics=["num_misses", "num_switches", "num_false_positives",
-                                                    "num_objects", "num_detections"],
+                                                    "num_objects", "num_detections", *ID_COUNTS],
                                       return_dataframe=False, name="acc")
     ev = acc.events
     return {"misses": mid["num_misses"], "switches": mid["num_switches"],
             "false_positives": mid["num_false_positives"], "objects": mid["num_objects"],
             "detections": mid["num_detections"],
             "sum_d": float(ev.loc[ev.Type.isin(["MATCH", "SWITCH"]), "D"].sum()),
-            "sum_d_poseval": float(ev["D"].sum())}
+            "sum_d_poseval": float(ev["D"].sum()), **{k: float(mid[k]) for k in ID_COUNTS}}
 
 
 def sequence_counts(problems_per_frame: list[list[tuple]], engine: str = "fast") -> np.ndarray:
@@ -145,7 +168,7 @@ def sequence_counts(problems_per_frame: list[list[tuple]], engine: str = "fast")
             acc = ClearMot()
             for oids, hids, dists in per_joint:
                 acc.update(oids, hids, dists)
-            counts = acc.counts
+            counts = acc.result()
         else:
             raise ValueError(f"unknown MOT engine {engine!r}")
         out[:, j] = [counts[k] for k in COUNTS]

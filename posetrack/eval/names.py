@@ -2,8 +2,8 @@
 
 * ``GROUPS``: poseval's table columns (``head`` ... ``ankle``, the joints of each in ``layouts.EVAL_GROUPS``);
   every per-group result is ``{group: value, ..., "total": value}``.
-* ``evaluate()``'s keys: ``ap``, ``mota`` (per group), ``motp``, ``precision``, ``recall`` (``total`` only), and
-  ``per_joint`` (poseval's joint order).
+* ``evaluate()``'s keys: ``ap``, ``mota``, ``idf1``, ``idp``, ``idr``, ``num_switches`` (per group), ``motp``,
+  ``precision``, ``recall`` (``total`` only), and ``per_joint`` (poseval's joint order).
 * ``summary(result)``: the flat names training logs, checkpoints and ``posetrack test`` use: ``mAP``,
   ``AP_<group>`` and ``MOTA``.
 """

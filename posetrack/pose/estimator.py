@@ -7,6 +7,9 @@
 The frame is what OpenCV gives (H x W x 3 uint8 BGR); the estimator converts it to the checkpoint's colour order.
 All boxes of a frame (and of several frames with ``estimate_frames``) go through the network together, in
 batches of ``batch_size`` crops; with flip test the flipped crops ride in the same forward pass.
+
+With ``return_features=True`` each call also returns ``(N, C)`` appearance features: the backbone's last feature
+map pooled inside each crop (``pool_features``), from the same forward pass (``posetrack.track.appearance``).
 """
 from __future__ import annotations
 
@@ -68,7 +71,7 @@ class PoseEstimator:
                  flip_test: bool = True, shift_heatmap: bool = True, batch_size: int = 32,
                  precision: str = "fp32", channels_last: bool = True, crop_backend: str = "auto",
                  input_size=None, layout=None, color_order=None, mean=None, std=None, flip_pairs=None,
-                 num_joints=None):
+                 num_joints=None, return_features: bool = False):
         if precision not in PRECISIONS:
             raise PosetrackError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.device = torch.device(resolve_device(str(device)))
@@ -94,9 +97,17 @@ class PoseEstimator:
             crop_backend = "torch" if self.device.type == "cuda" else "cv2"
         self.crop_backend = crop_backend
         self.info = info
+        if return_features and not all(callable(getattr(model, name, None)) for name in ("backbone", "head")):
+            raise PosetrackError("return_features needs a network with backbone() and head() (a PoseResNet); "
+                                 f"got {type(model).__name__}")
+        self.return_features = return_features
         self.model = model.to(self.device).eval()
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.feature_size = 0
+        if return_features:  # one tiny forward pass tells the channel count of any backbone
+            probe = torch.zeros((1, 3, self.input_size[1], self.input_size[0]), device=self.device)
+            self.feature_size = int(self.heatmaps(probe, features=True)[1].shape[1])
 
     @classmethod
     def from_checkpoint(cls, path_or_name, device: str = "cpu", flip_test: bool = True, **kwargs) -> "PoseEstimator":
@@ -117,11 +128,12 @@ class PoseEstimator:
     def heatmap_size(self) -> tuple[int, int]:
         return self.input_size[0] // 4, self.input_size[1] // 4
 
-    def __call__(self, frame, boxes, box_scores=None) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, frame, boxes, box_scores=None) -> tuple[np.ndarray, ...]:
         return self.estimate_frames([frame], [boxes], [box_scores])[0]
 
-    def estimate_frames(self, frames, boxes_per_frame, scores_per_frame=None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Several frames' boxes in shared batches. Returns one ``(keypoints, person_scores)`` pair per frame."""
+    def estimate_frames(self, frames, boxes_per_frame, scores_per_frame=None) -> list[tuple[np.ndarray, ...]]:
+        """Several frames' boxes in shared batches. Returns one ``(keypoints, person_scores)`` pair per frame
+        (``(keypoints, person_scores, features)`` with ``return_features``)."""
         scores_per_frame = scores_per_frame or [None] * len(frames)
         crops, inverse, counts, valid_all, box_scores_all = [], [], [], [], []
         for frame, boxes, scores in zip(frames, boxes_per_frame, scores_per_frame):
@@ -138,8 +150,9 @@ class PoseEstimator:
             valid_all.append(valid)
             box_scores_all.append(scores)
         k = self.num_joints
+        pooled = np.zeros((0, self.feature_size), np.float32)
         if crops:
-            coords, maxvals = self._infer(torch.cat(crops))
+            coords, maxvals, pooled = self._infer(torch.cat(crops))
             joints = to_frame_coords(coords, np.concatenate(inverse))
         else:
             joints, maxvals = np.zeros((0, k, 2), np.float32), np.zeros((0, k), np.float32)
@@ -149,8 +162,13 @@ class PoseEstimator:
             m = int(valid.sum())
             kpts[valid, :, :2] = joints[start:start + m]
             kpts[valid, :, 2] = maxvals[start:start + m]
+            result = (kpts, rescore(scores, kpts[:, :, 2]))
+            if self.return_features:
+                features = np.zeros((n, pooled.shape[1]), np.float32)
+                features[valid] = pooled[start:start + m]
+                result += (features,)
             start += m
-            results.append((kpts, rescore(scores, kpts[:, :, 2])))
+            results.append(result)
         return results
 
     def _crop(self, frame: np.ndarray, matrices: np.ndarray) -> torch.Tensor:
@@ -168,8 +186,9 @@ class PoseEstimator:
         return contextlib.nullcontext()
 
     @torch.inference_mode()
-    def heatmaps(self, crops: torch.Tensor) -> torch.Tensor:
-        """Network output for ``(N, 3, H, W)`` BGR crops in 0..255, flip-averaged when flip test is on."""
+    def heatmaps(self, crops: torch.Tensor, features: bool = False):
+        """Network output for ``(N, 3, H, W)`` BGR crops in 0..255, flip-averaged when flip test is on; with
+        ``features``, ``(heatmaps, (N, C) pooled backbone features)``."""
         x = crops.to(self.device, non_blocking=True).float()
         if self.color_order == "rgb":
             x = x.flip(1)
@@ -184,22 +203,41 @@ class PoseEstimator:
             # peaks (3% of a trained network's joints moved by more than 0.5 px); with that cheap layer in fp32,
             # 99.3% stay within 0.5 px of fp32 at nearly the full bf16 speed (scripts/bench_pose.py).
             with self._autocast():
-                features = self.model.deconv_layers(self.model.backbone(x))
-            out = self.model.final_layer(features.float())
+                backbone = self.model.backbone(x)
+                head = self.model.deconv_layers(backbone)
+            out = self.model.final_layer(head.float())
+        elif features:
+            with self._autocast():
+                backbone = self.model.backbone(x)
+                out = self.model.head(backbone).float()
         else:
             with self._autocast():
                 out = self.model(x).float()
+        pooled = pool_features(backbone.float()) if features else None
         if self.flip_test:
             out = (out[:n] + flip_back(out[n:], self.flip_permutation, self.shift_heatmap)) * 0.5
-        return out
+            if features:  # a crop and its mirror image: features that do not change when a person turns round
+                pooled = (pooled[:n] + pooled[n:]) * 0.5
+        return (out, pooled) if features else out
 
-    def _infer(self, crops: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        coords, maxvals = [], []
+    def _infer(self, crops: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        coords, maxvals, pooled = [], [], []
         for start in range(0, crops.shape[0], self.batch_size):
-            c, m = decode_heatmaps(self.heatmaps(crops[start:start + self.batch_size]))
+            out = self.heatmaps(crops[start:start + self.batch_size], features=self.return_features)
+            heatmaps = out[0] if self.return_features else out
+            c, m = decode_heatmaps(heatmaps)
             coords.append(c.cpu())
             maxvals.append(m.cpu())
-        return torch.cat(coords).numpy(), torch.cat(maxvals).numpy()
+            if self.return_features:
+                pooled.append(out[1].cpu())
+        features = torch.cat(pooled).numpy() if pooled else None
+        return torch.cat(coords).numpy(), torch.cat(maxvals).numpy(), features
+
+
+def pool_features(features: torch.Tensor) -> torch.Tensor:
+    """``(N, C)`` appearance features from ``(N, C, h, w)`` backbone maps: their mean over the crop. (Weighting
+    the mean by where the heatmaps put the body told people apart less well: scripts/bench_appearance.py.)"""
+    return features.mean((2, 3))
 
 
 def _valid_boxes(boxes: np.ndarray) -> np.ndarray:

@@ -4,7 +4,8 @@ Speed matters (tests render whole sequences), so the expensive parts happen once
 painted once on a canvas large enough for the whole camera path and each frame is a slice of it (resized
 when zooming); image noise is a precomputed bank read at a random offset per frame. A frame is
 then ~15 OpenCV primitives per person. The label buffer (person index + 1 per pixel, 0 for background) is drawn
-with exactly the same primitives, far to near, so it tells which person owns each pixel of the image.
+with exactly the same primitives, far to near, so it tells which person owns each pixel of the image; the
+foreground occluders of the ``occlusion`` scenario are drawn last, over everyone, as label ``OCCLUDER``.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .skeleton import (DARK, HAIR, HEAD_HALF_HEIGHT, HEAD_HALF_WIDTH, LIMBS, NEC
 
 _SHIFT = 4  # OpenCV fixed-point bits: sub-pixel positions for all primitives
 _ONE = 1 << _SHIFT
+OCCLUDER = 255  # label of occluder pixels (people are 1..250)
 
 
 class Backdrop:
@@ -141,6 +143,31 @@ def draw_people(image: np.ndarray | None, labels: np.ndarray | None, scene: Scen
             person.draw(labels, [p + 1] * (2 * DARK))
 
 
+def draw_occluders(image: np.ndarray | None, labels: np.ndarray | None, scene: Scene, t: int) -> None:
+    """Draw the scene's foreground occluders as seen in frame ``t``: placed like the backdrop (``Backdrop.view``),
+    shaded as a round pillar or framed as a panel."""
+    if not len(scene.occluders):
+        return
+    cx, cy = scene.width / 2, scene.height / 2
+    z, shift = float(scene.zoom[t]), float(scene.shift[t])
+    x1, y1, x2, y2 = (scene.occluders[:, :4].astype(np.float64) - [shift + cx, cy, shift + cx, cy]).T * z
+    corners = np.stack([x1 + cx, y1 + cy, x2 + cx, y2 + cy], 1)
+    for (a, b, c, d), kind, colour in zip(corners, scene.occluders[:, 4], scene.occluder_colours.astype(float)):
+        w = c - a
+        if kind == 0:  # pillar: darker edges, a highlight left of the middle
+            parts = [(a, c, 0.7), (a + 0.15 * w, c - 0.15 * w, 0.9), (a + 0.3 * w, a + 0.55 * w, 1.15)]
+        else:  # panel: a dark frame around a lighter board
+            m = min(0.05 * w, 0.5 * (d - b))
+            parts = [(a, c, 0.6), (a + m, c - m, 1.0)]
+        for k, (left, right, shade) in enumerate(parts):
+            top = b + (m if kind != 0 and k else 0)
+            box = np.round(np.array([[left, top], [right, top], [right, d], [left, d]]) * _ONE).astype(np.int32)
+            if image is not None:
+                cv2.fillConvexPoly(image, box, np.clip(colour * shade, 0, 255).tolist(), cv2.LINE_8, _SHIFT)
+            if labels is not None and k == 0:
+                cv2.fillConvexPoly(labels, box, OCCLUDER, cv2.LINE_8, _SHIFT)
+
+
 class _Person:
     """One person's primitives in one frame, drawable in colour or as a label."""
 
@@ -190,6 +217,7 @@ class Renderer:
         img = self.backdrop.view(t) if image else None
         lab = np.zeros((s.height, s.width), np.uint8) if labels else None
         draw_people(img, lab, s, t)
+        draw_occluders(img, lab, s, t)
         if img is not None:
             self.noise.apply(img, t)
         return img, lab

@@ -8,23 +8,24 @@ depth, so people walking toward or away from the camera grow or shrink; panning 
 People walk or run along smooth paths: a slowly wandering heading, steered away from "walls" (the near and far
 limits of the stage and, for people meant to stay, the edges of the view). People meant to enter or leave walk
 straight in from, or out through, an edge of the view. The ``crossing`` scenario puts two people on straight
-opposite paths that cross at mid-sequence, the nearer one hiding the farther.
+opposite paths that cross at mid-sequence, the nearer one hiding the farther. The ``occlusion`` scenario
+(``occlusion.py``) scripts people who vanish behind static foreground occluders or out of the view and come back.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import PosetrackError
-from . import skeleton
+from . import occlusion, skeleton
 
 CAMERA_HEIGHT = 1.5     # metres
 HORIZON = 0.36          # horizon row as a fraction of the image height, at zoom 1
 BACKGROUND_DEPTH = 12.0  # depth of the backdrop: the pan speed is given in its pixels
 NEAR, FAR = 3.6, 10.5   # the stage people are steered to stay in (depth, metres)
 WALL = 1.2              # people start turning this far (metres) before a wall
-SCENARIOS = ("random", "crossing")
+SCENARIOS = ("random", "crossing", "occlusion")
 
 
 @dataclass
@@ -35,6 +36,10 @@ class Scene:
     (drawing order: far first); ``size`` ``(T, P)`` standing height in pixels; ``heading`` ``(T, P, 2)`` walking
     direction (x, depth); ``girth`` ``(P,)`` limb thickness factor; ``palette`` ``(P, 12, 3)`` BGR colours;
     ``shift`` and ``zoom`` ``(T,)``: how far the backdrop has panned (pixels at zoom 1) and the zoom factor.
+    ``occluders`` ``(K, 5)``: foreground occluders drawn in front of everyone, x1, y1, x2, y2 in backdrop pixels
+    (frame 0, zoom 1) and kind; ``occluder_colours`` ``(K, 3)`` BGR;
+    ``roles``: each person's script in the ``occlusion`` scenario and ``hidden`` ``(P, 2)`` the seconds it
+    means them to be hidden or out of view (NaN for the crossing pair; both empty in other scenarios).
     """
 
     width: int
@@ -49,6 +54,10 @@ class Scene:
     palette: np.ndarray
     shift: np.ndarray
     zoom: np.ndarray
+    occluders: np.ndarray = field(default_factory=lambda: np.zeros((0, 5), np.float32))
+    occluder_colours: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint8))
+    roles: tuple = ()
+    hidden: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
 
     @property
     def num_frames(self) -> int:
@@ -177,6 +186,8 @@ def build_scene(rng: np.random.Generator, frames: int, people: int, width: int, 
     girth = rng.uniform(0.85, 1.2, people)
     phase0 = rng.uniform(0, 2 * np.pi, people)
 
+    if scenario == "occlusion":
+        return _occlusion_scene(rng, cam, frames, fps, height_m, girth, phase0)
     if scenario == "crossing":
         running[:2] = False
         speed[:2] = 1.3
@@ -197,3 +208,28 @@ def build_scene(rng: np.random.Generator, frames: int, people: int, width: int, 
                  depth=depth.astype(np.float32), size=(scale * height_m).astype(np.float32),
                  heading=heading.astype(np.float32), girth=girth.astype(np.float32), running=running,
                  palette=skeleton.random_palette(rng, people), shift=cam.shift, zoom=cam.zoom)
+
+
+def _occlusion_scene(rng, cam, frames, fps, height_m, girth, phase0) -> Scene:
+    """Scripted people (``occlusion.py``), all walking; the gait follows each frame's speed (0 when stopped)."""
+    people = len(height_m)
+    roles = occlusion.roles_for(people)
+    occluders = occlusion.place_occluders(rng, cam.width, cam.focal, cam.shift)
+    # Pillars run from above the image to below it, panels from PANEL_TOP down (beyond the bottom even when
+    # zoomed out: they stand on the floor).
+    occluders[:, 1] = np.where(occluders[:, 4] == occlusion.PANEL, occlusion.PANEL_TOP * cam.height, -cam.height)
+    occluders[:, 3] = 2 * cam.height
+    x, depth, psi, speed, hidden = occlusion.occlusion_paths(rng, cam, frames, fps, height_m, roles, occluders)
+    running = np.zeros(people, bool)
+    t = np.arange(frames)[:, None]
+    foot, scale = cam.to_screen(np.broadcast_to(t, x.shape), x, depth)
+    heading = np.stack([np.sin(psi), np.cos(psi)], -1)
+    phase = phase0 + 2 * np.pi * np.cumsum(skeleton.stride_frequency(speed, height_m, running), 0) / fps
+    points = skeleton.project(skeleton.body_points(phase, running, height_m), heading, foot, scale)
+    palette = occlusion.twin_palettes(rng, skeleton.random_palette(rng, people))
+    return Scene(width=cam.width, height=cam.height, fps=fps, points=points.astype(np.float32),
+                 depth=depth.astype(np.float32), size=(scale * height_m).astype(np.float32),
+                 heading=heading.astype(np.float32), girth=girth.astype(np.float32), running=running,
+                 palette=palette, shift=cam.shift, zoom=cam.zoom, occluders=occluders.astype(np.float32),
+                 occluder_colours=occlusion.occluder_colours(rng, len(occluders)), roles=roles,
+                 hidden=hidden.astype(np.float32))

@@ -115,7 +115,9 @@ def make_sequence(seed: int | list[int] = 0, frames: int = 50, people: int = 4, 
     """Render one synthetic multi-person sequence with its ground truth; the same arguments give the same pixels.
 
     ``scenario``: ``"random"`` (people wander, walk and run) or ``"crossing"`` (person 0 walks left to right
-    at 5 m, person 1 right to left at 6.5 m, crossing mid-sequence so 0 hides 1; further people stay behind).
+    at 5 m, person 1 right to left at 6.5 m, crossing mid-sequence so 0 hides 1; further people stay behind) or
+    ``"occlusion"`` (scripted people hidden by foreground occluders or leaving the view and coming back, see
+    ``occlusion.py``; ``enter_leave`` and ``run_fraction`` do not apply). Joints behind an occluder are hidden.
     ``pan``: camera pan in backdrop pixels per frame; ``zoom``: zoom factor reached at the last frame.
     ``enter_leave``: about half the people walk in from, or out through, an edge of the view; without it
     people steer to stay in view. ``clutter``: random shapes and stripes on the backdrop (else plain

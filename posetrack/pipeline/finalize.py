@@ -27,9 +27,9 @@ from ..errors import PosetrackError, write_error
 from ..formats import coco, mot, posetrack17, posetrack18, posetrack21
 from ..formats.common import MAX_TRACK_ID
 from ..layouts import POSETRACK18, convert_keypoints
+from ..track import relabel
 from ..types import Frame, Sequence
-from .outputs import read_partial
-
+from .outputs import read_partial, read_renames
 
 
 def record_frame(record: dict, keypoints: str = "keypoints") -> Frame:
@@ -55,12 +55,16 @@ class FinalFrames:
         self.name = self.header["name"]
         self.fps = float(self.header.get("fps") or 25.0)
         self.post = post if post is not None and post.active else None
+        self.renames = read_renames(partial)
         self._held = None
         if self.post is not None and (self.post.fill_gaps > 0 or self.post.smooth == "savgol"):
             self._held = self._whole()  # whole tracks are needed: held in memory
 
     def _records(self) -> Iterator[dict]:
-        return read_partial(self.partial)[1]
+        for record in read_partial(self.partial)[1]:
+            if self.renames:
+                record["track_ids"] = relabel(record["track_ids"], self.renames).tolist()
+            yield record
 
     def _sequence(self, frames: list[Frame], layout: str) -> Sequence:
         return Sequence(name=self.name, frames=frames, layout=layout, vid_id=self.header.get("vid_id"))

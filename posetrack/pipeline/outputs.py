@@ -9,7 +9,9 @@ folder holds complete files, or the partial file, never a truncated file that lo
 Partial file: a header line ``{"posetrack_partial": 1, "name", "vid_id", "layout", ...}``, then per frame
 ``{"i", "file_name", "image_id", "labeled", "width", "height", "track_ids", "scores", "boxes", "keypoints"[,
 "coco"]}`` (keypoints flattened ``x, y, score`` in the posetrack18 layout; ``coco``: the COCO-17 network output
-when COCO results are asked for). A last line cut short by a crash is ignored when reading.
+when COCO results are asked for), and where re-linking recognised a young track as a lost one
+``{"renames": {"<young id>": <lost id>}}`` (``FinalFrames`` gives the young id's earlier frames the lost id). A last
+line cut short by a crash is ignored when reading.
 """
 from __future__ import annotations
 
@@ -129,6 +131,11 @@ class PartialWriter:
         self._line(record)
         self.frames += 1
 
+    def write_renames(self, renames: dict[int, int]) -> None:
+        """Young track ids that turned out to be lost ones (``FlowTracker.renamed_now``), for every frame."""
+        if renames:
+            self._line({"renames": {str(young): int(lost) for young, lost in renames.items()}})
+
     def close(self) -> None:
         if self._file.closed:
             return
@@ -155,6 +162,8 @@ def read_partial(path: str | os.PathLike) -> tuple[dict, Iterator[dict]]:
         with open(path, encoding="utf-8") as f:
             f.readline()
             for line in f:
+                if line.startswith(_RENAMES):
+                    continue
                 try:
                     yield json.loads(line)
                 except json.JSONDecodeError:
@@ -162,3 +171,16 @@ def read_partial(path: str | os.PathLike) -> tuple[dict, Iterator[dict]]:
                         raise PosetrackError(f"{path}: a corrupt line in the middle of the file") from None
                     return  # the line a crash cut short
     return header, records()
+
+
+_RENAMES = '{"renames":'
+
+
+def read_renames(path: str | os.PathLike) -> dict[int, int]:
+    """Every ``{young id: lost id}`` re-link of a partial file (complete lines only)."""
+    renames: dict[int, int] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(_RENAMES) and line.endswith("\n"):
+                renames.update({int(k): int(v) for k, v in json.loads(line)["renames"].items()})
+    return renames

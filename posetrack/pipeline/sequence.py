@@ -7,13 +7,16 @@ counts. ``run()`` is the whole story:
     for each frame (decoded ahead; detector batched):
         flow F(k-1 -> k) if the tracker needs it        (computed ahead, as soon as both frames are decoded)
         tracker.propose -> pose network -> tracker.assign  (§3.1-3.3, §2, Algorithm 1), each stage timed
-        the frame's people -> partial file; overlay drawn and encoded (on the encoder thread)
+        the frame's people -> partial file; overlay drawn and encoded (on the encoder thread), held back
+        ``tracker.settle_frames`` frames when re-linking may still rename an id (the partial file records renames)
     partial file -> final JSON (temporary name, then rename)
 
-Frames are never kept: each is decoded, tracked, drawn, encoded and dropped, so memory stays flat.
+Frames are not kept: each is decoded, tracked, drawn, encoded and dropped, so memory stays flat (the overlay holds
+the last ``settle_frames`` of them while re-linking may rename an id: 25 frames at 25 fps).
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -24,17 +27,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import output_formats
 from ..errors import PosetrackError
 from ..io.ahead import ReadAhead
-from ..track import FlowTracker, TrackedFrame
+from ..track import FlowTracker, TrackedFrame, relabel
 from .estimate import PoseStage
 from .feeds import FrameWork, box_source_for, detected_frames, given_frames
-from .inputs import SequenceJob, open_frames
-from ..config import output_formats
 from .finalize import finalize
+from .inputs import SequenceJob, open_frames
 from .outputs import OutputPaths, PartialWriter, ensure_writable
 from .overlap import BackgroundWriter, FlowAhead
 from .timing import StageTimes, TimedFlow
+
 
 @dataclass
 class SequenceResult:
@@ -73,6 +77,7 @@ class SequenceRun:
         self.prev_image: np.ndarray | None = None
         self.frames = self.people = 0
         self.track_ids: set[int] = set()
+        self.held: collections.deque = collections.deque()  # overlay frames whose ids may still be renamed
 
     def run(self) -> SequenceResult:
         c, times = self.config, self.times
@@ -86,8 +91,8 @@ class SequenceRun:
             estimator = self.pipeline.estimator
             self.pose = PoseStage(estimator) if estimator is not None else None
             self.flow = self._flow(stack)
-            self.tracker = FlowTracker(self.pipeline.tracker_config, flow=self.flow)
             info = opened.source.info
+            self.tracker = FlowTracker(self.pipeline.tracker_config, flow=self.flow, fps=float(info.fps))
             header = {"name": self.job.name, "vid_id": opened.vid_id, "layout": "posetrack18",
                       "source": self.job.source, "fps": float(info.fps), "width": info.width,
                       "height": info.height}
@@ -123,7 +128,8 @@ class SequenceRun:
             paths.partial.unlink()
         times.frames = self.frames
         times.wall = time.perf_counter() - start
-        return SequenceResult(self.job.name, frames, self.people, len(self.track_ids), times.wall, times,
+        tracks = len(self.track_ids - set(self.tracker.renames))
+        return SequenceResult(self.job.name, frames, self.people, tracks, times.wall, times,
                               next(iter(results.values())), paths.video if self.video else None)
 
     # ------------------------------------------------------------------ setup
@@ -184,6 +190,8 @@ class SequenceRun:
                 self.people += len(tracked)
                 self.track_ids.update(tracked.track_ids.tolist())
                 bar.update(1)
+        while self.held:
+            self._draw(*self.held.popleft())
         if self.frames == 0:
             raise PosetrackError(f"{opened.source.info.path}: no frame could be decoded")
         if self.given and opened.source.info.kind == "video" and next_index < len(self.feed.frames):
@@ -215,13 +223,27 @@ class SequenceRun:
         return tracked, raw[tracked.pose_index] if wanted else None
 
     def _write(self, frame, tracked: TrackedFrame, raw: np.ndarray | None) -> None:
+        renamed = self.tracker.renamed_now
         with self.times("write"):
             self.partial.write_frame(frame.index, self.opened.meta(frame.index), tracked, raw)
+            self.partial.write_renames(renamed)
         if self.writer is None:
             return
+        settle = self.tracker.settle_frames
+        if settle:  # the overlay shows the ids the final files hold
+            for _, held in self.held:
+                held.track_ids = relabel(held.track_ids, renamed)
+            self.held.append((frame.image, tracked))
+            if len(self.held) <= settle:
+                return
+            self._draw(*self.held.popleft())
+        else:
+            self._draw(frame.image, tracked)
+
+    def _draw(self, image: np.ndarray, tracked: TrackedFrame) -> None:
         if self.smoother is not None:
             tracked = dataclasses.replace(tracked, keypoints=self.smoother(tracked.track_ids, tracked.keypoints))
-        draw = functools.partial(_draw_and_write, self.writer, frame.image, tracked, self.config.video, self.trails)
+        draw = functools.partial(_draw_and_write, self.writer, image, tracked, self.config.video, self.trails)
         if self.encoder is not None:
             self.encoder.put(draw)  # timed as "write" on the encoder's thread
         else:

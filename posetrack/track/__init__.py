@@ -5,9 +5,12 @@ poses estimated in them (or ``update`` with a pose function, ``update_poses`` fo
 modules below are its parts; its settings are ``posetrack.config.TrackerConfig``.
 """
 from ..config.tracker import TABLE5, TrackerConfig
-from .flow import DISFlow, FarnebackFlow, OpticalFlow, RaftFlow, make_flow
+from .flow import DISFlow, FarnebackFlow, OpticalFlow, RaftFlow, flow_from_config, make_flow
+from .offline import track_sequence
+from .relink import relabel
 from .similarity import Candidates, make_similarity
-from .tracker import FlowTracker, Proposal, TrackedFrame, flow_from_config, track_sequence
+from .tracker import FlowTracker, Proposal, TrackedFrame
 
 __all__ = ["Candidates", "DISFlow", "FarnebackFlow", "FlowTracker", "OpticalFlow", "Proposal", "RaftFlow", "TABLE5",
-           "TrackedFrame", "TrackerConfig", "flow_from_config", "make_flow", "make_similarity", "track_sequence"]
+           "TrackedFrame", "TrackerConfig", "flow_from_config", "make_flow", "make_similarity", "relabel",
+           "track_sequence"]

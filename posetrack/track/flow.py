@@ -163,6 +163,17 @@ def _load_raft_state(weights) -> dict:
                              f"download {weights.url} and place it as {os.path.join(target, file_name)}") from None
 
 
+def flow_from_config(c) -> OpticalFlow:
+    """The optical flow a ``TrackerConfig`` asks for, with only the options that method takes."""
+    options = {"scale": c.flow_scale}
+    if c.flow == "dis":
+        options["preset"] = c.flow_preset
+    elif c.flow.startswith("raft"):
+        options["device"] = c.flow_device
+        options["weights"] = None if c.flow_weights.lower() == "none" else c.flow_weights
+    return make_flow(c.flow, **options)
+
+
 def make_flow(name: str = "dis", **options) -> OpticalFlow:
     """Build a flow method by name: ``dis`` (options ``preset``, ``scale``), ``farneback`` (``scale``, ...),
     ``raft_small`` / ``raft_large`` (``weights``, ``device``, ``scale``, ``iterations``)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -27,24 +27,14 @@ from ..config.tracker import TrackerConfig
 from ..errors import PosetrackError
 from ..geometry import greedy_suppress
 from ..layouts import get_layout
-from ..types import Frame, Sequence
-from .flow import make_flow
+from ..types import Frame
+from .flow import flow_from_config
 from .matching import IdCounter, assign_ids
 from .propagate import propagate_joints, propagated_boxes, unify_boxes
+from .relink import Relinker, camera_motion
 from .similarity import Candidates, Similarity, make_similarity, pose_oks
 
 PoseFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-
-
-def flow_from_config(c: TrackerConfig) -> Callable:
-    """The optical flow a tracker config asks for, with only the options that method takes."""
-    options = {"scale": c.flow_scale}
-    if c.flow == "dis":
-        options["preset"] = c.flow_preset
-    elif c.flow.startswith("raft"):
-        options["device"] = c.flow_device
-        options["weights"] = None if c.flow_weights.lower() == "none" else c.flow_weights
-    return make_flow(c.flow, **options)
 
 
 class Proposal(NamedTuple):
@@ -95,7 +85,7 @@ class FlowTracker:
     """
 
     def __init__(self, config: TrackerConfig | None = None, pose_fn: PoseFn | None = None,
-                 flow: Callable | None = None, similarity: Similarity | None = None):
+                 flow: Callable | None = None, similarity: Similarity | None = None, fps: float = 25.0):
         self.config = config = config or TrackerConfig()
         self.pose_fn = pose_fn
         self.sigmas = get_layout(config.layout).sigmas
@@ -107,6 +97,18 @@ class FlowTracker:
         self._queue: deque[_Entry] = deque(maxlen=int(config.queue_length))
         self._ids = IdCounter()
         self._prev_frame: np.ndarray | None = None
+        # Re-linking of lost tracks (``relink_seconds`` of video at ``fps``); None: the paper's tracker exactly.
+        self.relinker = Relinker(config, fps) if config.relink_seconds > 0 else None
+        self._frame: np.ndarray | None = None
+        # ``{young id: lost id}`` of every re-link so far, and of the last frame only: the young id's frames
+        # already returned (at most ``settle_frames`` back) belong to the lost one (``relink.relabel``).
+        self.renames: dict[int, int] = {}
+        self.renamed_now: dict[int, int] = {}
+
+    @property
+    def settle_frames(self) -> int:
+        """How many frames back a re-link may rename a returned id (0: ids are final when returned)."""
+        return self.relinker.young if self.relinker is not None else 0
 
     @property
     def flow(self) -> Callable:
@@ -118,21 +120,28 @@ class FlowTracker:
         """Forget every track (a new video); ids keep counting so they stay unique across resets."""
         self._queue.clear()
         self._prev_frame = None
+        if self.relinker is not None:
+            self.relinker = Relinker(self.config, self.relinker.fps)
 
     def _uses_flow(self, poses_given: bool) -> bool:
-        return self.similarity_uses_flow or (self.config.propagate and not poses_given)
+        return (self.similarity_uses_flow or (self.config.propagate and not poses_given)
+                or self.relinker is not None)
 
     def needs_flow(self, poses_given: bool = False) -> bool:
         """Whether the next frame needs ``F_{k-1→k}``: something is tracked that propagation or a flow
-        similarity moves. ``poses_given``: the next call is ``update_poses`` (no proposals)."""
-        return (self._uses_flow(poses_given) and self._prev_frame is not None
-                and any(len(e.ids) for e in self._queue))
+        similarity moves, or a lost track whose place moves with the camera. ``poses_given``: the next call is
+        ``update_poses`` (no proposals)."""
+        tracked = any(len(e.ids) for e in self._queue) or (self.relinker is not None and bool(self.relinker.lost))
+        return self._uses_flow(poses_given) and self._prev_frame is not None and tracked
 
     def _advance(self, frame: np.ndarray, flow: np.ndarray | None, poses_given: bool) -> np.ndarray | None:
         """Move every pose in the queue into the current frame by ``flow`` (computed here when it is needed and
         not given)."""
         if flow is None and self.needs_flow(poses_given):
             flow = self.flow(self._prev_frame, frame)
+        if self.relinker is not None:
+            self._frame = frame
+            self.relinker.advance(camera_motion(flow))
         if flow is not None and self._queue:
             moved = np.concatenate([e.moved for e in self._queue])
             moved = propagate_joints(moved, flow, self.config.joint_min_score)
@@ -187,7 +196,11 @@ class FlowTracker:
         else:
             similarity = np.zeros((len(candidates), len(keypoints)), np.float32)
         ids = assign_ids(candidates.ids, similarity, c.match_threshold, self._ids)
+        if self.relinker is not None:
+            ids = self._relink(ids, keypoints, boxes)
         self._queue.append(_Entry(ids, boxes, keypoints, box_scores, keypoints.copy()))
+        if self.relinker is not None:
+            self.relinker.forget_live({int(t) for e in self._queue for t in e.ids})
         shown = keypoints * (keypoints[..., 2:] >= c.joint_threshold)
         return TrackedFrame(shown, boxes, scores, ids, from_flow, keep.astype(np.int64))
 
@@ -222,6 +235,21 @@ class FlowTracker:
         return self.update_poses(frame, poses.keypoints, scores, flow)
 
     # ------------------------------------------------------------------ internals
+
+    def _relink(self, ids: np.ndarray, keypoints: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Young tracks recognised as lost ones take the lost id, here and in the queue (see ``relink``)."""
+        vetoed = self.relinker.veto(self._frame, ids, keypoints)
+        if len(vetoed):
+            ids = ids.copy()
+            ids[vetoed] = self._ids.take(len(vetoed))
+        self.relinker.observe(self._frame, ids, keypoints, boxes)
+        self.renamed_now = renames = self.relinker.relink(self._frame, ids, keypoints, boxes)
+        self.renames.update(renames)
+        for young, lost in renames.items():
+            ids = np.where(ids == young, lost, ids)
+            for entry in self._queue:
+                entry.ids = np.where(entry.ids == young, lost, entry.ids)
+        return ids
 
     def _distinct_people(self, keypoints, scores, boxes) -> np.ndarray:
         """Indices of the poses to keep, in order: one per person, the best-scoring.
@@ -266,26 +294,3 @@ class FlowTracker:
         keypoints = np.concatenate([e.keypoints for e in newest_first]).reshape(-1, k, 3)
         return Candidates(track_ids, boxes[newest], keypoints[newest], history[newest], history, boxes,
                           track.reshape(-1))
-
-
-def track_sequence(images: Iterable, sequence: Sequence, config: TrackerConfig | None = None,
-                   flow: Callable | None = None) -> Sequence:
-    """Track ids for the given poses of ``sequence`` over its ``images`` (BGR arrays, or objects with an ``.image``,
-    one per frame, in order): a copy of the sequence with the tracker's ids, person scores and boxes and the output
-    joint threshold applied. The in-memory form of ``posetrack track`` for library users."""
-    import dataclasses
-
-    tracker = FlowTracker(dataclasses.replace(config or TrackerConfig(), layout=sequence.layout), flow=flow)
-    images = iter(images)
-    out = []
-    for index, frame in enumerate(sequence.frames):
-        image = next(images, None)
-        if image is None:
-            raise PosetrackError(f"{index} images for the {len(sequence.frames)} frames of {sequence.name}; give "
-                                 "one image per frame")
-        tracked = tracker.update_frame(getattr(image, "image", image), frame)
-        out.append(dataclasses.replace(frame, keypoints=tracked.keypoints, boxes=tracked.boxes, scores=tracked.scores,
-                                       track_ids=tracked.track_ids, head_boxes=np.full((len(tracked), 4), np.nan,
-                                                                                      np.float32),
-                                       interpolated=np.zeros((0, frame.keypoints.shape[1]), bool)))
-    return dataclasses.replace(sequence, frames=out)

@@ -1,9 +1,17 @@
-"""Behaviour kept byte for byte: ``posetrack run`` (demo models and ``--poses``, formats 2018, 2017 and coco),
-``posetrack track``, ``posetrack eval --json`` and ``posetrack demo`` write exactly the files recorded in
-``tests/data/golden`` before the redesign of issue 13 (``tests/golden.py`` says how they are made)."""
+"""Behaviour kept: ``posetrack run`` (demo models and ``--poses``, formats 2018, 2017 and coco), ``posetrack track``,
+``posetrack eval --json`` and ``posetrack demo`` write the files recorded in ``tests/data/golden`` before the
+redesign of issue 13 (``tests/golden.py`` says how they are made).
+
+Files that no network touched (given poses, their tracking and evaluation) must be equal byte for byte. Files that
+come from the demo networks are compared number by number: the same torch release gives last-digit differences on
+CPUs with other vector units (an AVX-512 machine against an AMD EPYC one: 275.2261 against 275.2259), so there every
+string, integer, key and list length must be equal and every float equal to 1e-3 relative (or 2e-3 absolute: the
+files round to 3 or 4 decimals)."""
 from __future__ import annotations
 
 import gzip
+import json
+import math
 from pathlib import Path
 
 import pytest
@@ -11,13 +19,46 @@ import pytest
 import golden
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
+NETWORK = ("run_detect_", "eval_detect_", "demo_")
+
+
+def differences(new, old, where: str = "") -> list[str]:
+    """Where ``new`` and ``old`` (parsed JSON) differ beyond the network's last-digit noise."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        if sorted(new) != sorted(old):
+            return [f"{where}: keys {sorted(set(new) ^ set(old))}"]
+        return [d for k in new for d in differences(new[k], old[k], f"{where}/{k}")]
+    if isinstance(new, list) and isinstance(old, list):
+        if len(new) != len(old):
+            return [f"{where}: {len(new)} items, recorded {len(old)}"]
+        return [d for i, (a, b) in enumerate(zip(new, old)) for d in differences(a, b, f"{where}[{i}]")]
+    if isinstance(new, float) and isinstance(old, (int, float)) and not isinstance(old, bool):
+        return [] if math.isclose(new, old, rel_tol=1e-3, abs_tol=2e-3) else [f"{where}: {new} != {old}"]
+    if isinstance(old, float) and isinstance(new, int) and not isinstance(new, bool):
+        return differences(float(new), old, where)
+    return [] if new == old else [f"{where}: {new!r} != {old!r}"]
+
+
+def test_differences_sees_what_matters():
+    assert differences({"a": [1.0001, "x", 3]}, {"a": [1.0, "x", 3]}) == []
+    assert differences({"a": [1.1]}, {"a": [1.0]}) == ["/a[0]: 1.1 != 1.0"]
+    assert differences({"a": [1, 2]}, {"a": [1]}) == ["/a: 2 items, recorded 1"]
+    assert differences({"a": 5}, {"a": 6}) == ["/a: 5 != 6"]
+    assert differences({"a": 1}, {"b": 1}) == [": keys ['a', 'b']"]
 
 
 @pytest.mark.slow
-def test_outputs_equal_the_recorded_bytes(tmp_path):
+def test_outputs_equal_the_recorded_ones(tmp_path):
     written = golden.outputs(tmp_path)
     recorded = sorted(p.name[:-3] for p in GOLDEN.glob("*.gz"))
     assert sorted(written) == recorded
-    different = [name for name, path in written.items()
-                 if path.read_bytes() != gzip.decompress((GOLDEN / f"{name}.gz").read_bytes())]
-    assert different == []
+    different = {}
+    for name, path in written.items():
+        old = gzip.decompress((GOLDEN / f"{name}.gz").read_bytes())
+        if name.startswith(NETWORK):
+            found = differences(json.loads(path.read_bytes()), json.loads(old))
+            if found:
+                different[name] = found[:5]
+        elif path.read_bytes() != old:
+            different[name] = ["bytes differ"]
+    assert different == {}

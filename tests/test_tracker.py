@@ -290,8 +290,8 @@ def test_a_similarity_of_ones_own_plugs_in_and_sees_propagated_poses():
 
 
 def test_table5_rows_and_config_errors():
-    assert TABLE5["a1"] == dict(propagate=False, similarity="bbox")
-    assert TABLE5["b6"] == dict(propagate=True, similarity="multiflow")
+    assert TABLE5["a1"] == dict(propagate=False, similarity="bbox", relink_seconds=0.0)
+    assert TABLE5["b6"] == dict(propagate=True, similarity="multiflow", relink_seconds=0.0)
     assert TrackerConfig.from_table5("c4", queue_length=3).similarity == "pose"
     with pytest.raises(PosetrackError, match="Table 5"):
         TrackerConfig.from_table5("d1")
@@ -304,7 +304,7 @@ def test_a_track_is_matchable_for_queue_length_frames(missing, same_id):
     """L_Q = 3: a person missed for 2 frames still has an appearance in the queue and keeps the id; missed for 3,
     every appearance has left the queue (the tracker keeps L_Q frames, no more) and the person gets a new id."""
     scene = Scene([Person(x=30, y=60, vx=2)], frames=12)
-    tracker = FlowTracker(TrackerConfig(queue_length=3))
+    tracker = FlowTracker(TrackerConfig(queue_length=3, relink_seconds=0.0))
     gone = range(5, 5 + missing)
     ids = []
     for t, frame in enumerate(scene.frames):

@@ -94,6 +94,8 @@ def _run_jobs(pipeline, jobs, out_dir, outputs, overwrite, quiet, ranks):
     for job in tqdm(jobs, desc="sequences", unit="seq", disable=None if show else True, dynamic_ncols=True):
         paths = OutputPaths(Path(out_dir), job.name)
         if not overwrite and paths.is_done(video, formats):
+            # A run killed after its final files were renamed into place, before it removed its partial file.
+            paths.partial.unlink(missing_ok=True)
             outcomes.append(Outcome(job.name, "skipped"))
             say(f"{prefix}skipped {job.name}: {paths.json.name} exists (--overwrite redoes it)")
             continue

@@ -28,6 +28,11 @@ _LIMBS = {"upper_arm": ("shoulder", "elbow"), "forearm": ("elbow", "wrist"), "th
           "shin": ("knee", "ankle")}
 HSV_BINS = (16, 4, 4)  # hue (OpenCV's 0-179), saturation, value
 BINS = int(np.prod(HSV_BINS))
+# Each HSV channel's value -> its share of the bin index, one table per channel for cv2.LUT: the bin of a pixel is
+# the sum of its three entries, (h * 16 // 180) * 16 + (s * 4 // 256) * 4 + v * 4 // 256 (at most 255: uint8).
+_BIN_LUT = np.stack([np.minimum(np.arange(256) * HSV_BINS[0] // 180, HSV_BINS[0] - 1) * HSV_BINS[1] * HSV_BINS[2],
+                     np.arange(256) * HSV_BINS[1] // 256 * HSV_BINS[2],
+                     np.arange(256) * HSV_BINS[2] // 256], -1).astype(np.uint8).reshape(1, 256, 3)
 TORSO_SHRINK = 0.15    # the torso quadrilateral is shrunk this much toward its centre
 LIMB_WIDTH = 0.15      # limb line width, as a fraction of the torso length (shoulder midpoint to hip midpoint)
 
@@ -80,14 +85,13 @@ def colour_histograms(frame: np.ndarray, keypoints: np.ndarray, *, min_score: fl
             if ok[a] and ok[b]:
                 cv2.line(labels, tuple(np.round(local[a] * 16).astype(int).tolist()),
                          tuple(np.round(local[b] * 16).astype(int).tolist()), region + 1, width, cv2.LINE_8, 4)
-        inside = labels > 0
-        if not inside.any():
-            continue
         patch = frame[y0:y1:stride, x0:x1:stride]
-        hsv = cv2.cvtColor(np.ascontiguousarray(patch), cv2.COLOR_BGR2HSV)[inside].astype(np.int32)
-        bins = ((hsv[:, 0] * HSV_BINS[0] // 180) * HSV_BINS[1] + hsv[:, 1] * HSV_BINS[1] // 256) * HSV_BINS[2] \
-            + hsv[:, 2] * HSV_BINS[2] // 256
-        counts = np.bincount((labels[inside].astype(np.int32) - 1) * BINS + bins, minlength=len(REGIONS) * BINS)
+        shares = cv2.LUT(cv2.cvtColor(np.ascontiguousarray(patch), cv2.COLOR_BGR2HSV), _BIN_LUT)
+        bins = labels.astype(np.uint16) * BINS   # label 0: outside every region
+        bins += shares[..., 0]
+        bins += shares[..., 1]
+        bins += shares[..., 2]
+        counts = np.bincount(bins.ravel(), minlength=(len(REGIONS) + 1) * BINS)[BINS:]
         counts = counts.reshape(len(REGIONS), BINS).astype(np.float32)
         total = counts.sum(1, keepdims=True)
         out[n] = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)

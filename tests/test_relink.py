@@ -104,6 +104,29 @@ def test_renames_reach_back_to_the_young_tracks_first_frames(scene):
     assert any(shown.values()), shown
 
 
+def test_a_person_algorithm_1_failed_to_match_gets_the_id_of_a_moment_ago(scene):
+    """Seen in consecutive frames, but on one frame no pose matches its track (a similarity that fails, as OKS
+    over too few shared joints does): the paper's tracker gives a new id; re-linking recognises the person and
+    gives back the id of the track still in the queue, reaching back to the failed frame."""
+    seq, given = scene
+    fail_at = next(t for t, f in enumerate(given.frames) if t > 30 and len(f) == 2)
+    results = {}
+    for seconds in (0.0, 4.0):
+        tracker = FlowTracker(TrackerConfig(relink_seconds=seconds), fps=25.0)
+        now, wrapped = [0], tracker.similarity
+        tracker.similarity = lambda c, k, b, wrapped=wrapped, now=now: (
+            np.zeros((len(c.ids), len(k)), np.float32) if now[0] == fail_at else wrapped(c, k, b))
+        ids = []
+        for now[0], (image, frame) in enumerate(zip(seq.frames[:fail_at + 30], given.frames[:fail_at + 30])):
+            ids.append(tracker.update_frame(image, frame).track_ids)
+        ids = [relabel(i, tracker.renames) for i in ids]
+        window = range(fail_at - 1, fail_at + 30)  # the frame before the failure and 29 after
+        results[seconds] = {p: {int(i) for t in window for q, i in zip(given.frames[t].track_ids.tolist(), ids[t])
+                                if q == p} for p in given.frames[fail_at].track_ids.tolist()}
+    assert all(len(ids) >= 2 for ids in results[0.0].values()), results[0.0]
+    assert all(len(ids) == 1 for ids in results[4.0].values()), results[4.0]
+
+
 def test_run_and_track_write_the_renamed_ids_and_a_whole_overlay(scene, tmp_path):
     """The pipeline's partial file records renames; the final JSON holds the ids the library gives, and the
     overlay (held back while ids may change) has every frame."""

@@ -106,16 +106,20 @@ class Relinker:
 
     def relink(self, frame: np.ndarray | None, ids: np.ndarray, keypoints: np.ndarray,
                boxes: np.ndarray) -> dict[int, int]:
-        """``{young id: lost id}``: the young tracks of this frame (``ids``, their poses) recognised as lost ones."""
+        """``{young id: old id}``: the young tracks of this frame (``ids``, their poses) recognised as lost tracks
+        or as live tracks not seen in this frame."""
         c = self.c
         young = np.array([tid in self.live and not self.live[tid].relinked
                           and self.frame_index - self.live[tid].born < self.young for tid in ids.tolist()], bool)
-        if not self.lost or frame is None or not young.any():
+        # Besides the lost tracks: live ones not seen in this frame. Algorithm 1 sometimes fails to match a person
+        # it saw a moment ago (half hidden, few joints in common); the track is still in the queue, not lost.
+        pool = {**{t: s for t, s in self.live.items() if s.unseen and s.appearance is not None}, **self.lost}
+        if not pool or frame is None or not young.any():
             return {}
         rows = np.flatnonzero(young)
         centres, heights = pose_geometry(keypoints[rows], boxes[rows], c.joint_min_score)
-        lost_ids = list(self.lost)
-        states = [self.lost[t] for t in lost_ids]
+        lost_ids = list(pool)
+        states = [pool[t] for t in lost_ids]
         last = np.stack([s.center for s in states])                             # (L, 2)
         reach = np.stack([s.velocity for s in states]) * self._travel(states)[:, None]
         gate = np.array([c.relink_gate + c.relink_gate_growth * s.unseen / self.fps for s in states], np.float32)
@@ -147,7 +151,7 @@ class Relinker:
             out[tid] = lost_ids[l]
         for young_id, lost_id in out.items():  # the lost state goes on under its own id
             self.live.pop(young_id, None)
-            state = self.lost.pop(lost_id)
+            state = self.lost.pop(lost_id) if lost_id in self.lost else self.live.pop(lost_id)
             state.relinked = True
             self.live[lost_id] = state
         return out

@@ -35,9 +35,13 @@ class DetectorConfig:
     max_size: int = 1333
     batch_size: int = 4  # frames per detector forward
     fp16: bool = True  # autocast on CUDA; ignored on CPU
+    # A guard for any box source: at most this many boxes per frame (the highest-scoring) reach the tracker and
+    # the pose network, so a detector gone wild on unfamiliar footage cannot make the pose stage explode.
+    max_boxes: int = 30
 
     def __post_init__(self):
         _check(0 <= self.score_threshold <= 1, "detector.score_threshold must be in [0, 1]")
+        _check(self.max_boxes >= 1, f"detector.max_boxes must be an integer >= 1, got {self.max_boxes}")
         _check(0 < self.min_size <= self.max_size, "detector.min_size must be positive and <= max_size")
         _check(self.batch_size >= 1, "detector.batch_size must be >= 1")
         _check(self.source == "model" or self.file, f"detector.source={self.source} needs detector.file")

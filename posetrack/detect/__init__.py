@@ -4,7 +4,7 @@
 or ground-truth keypoint boxes (``files``); all follow ``base.BoxSource``. The detector module (and torch) is
 imported only when a detector is built.
 """
-from .base import BoxSource, Detections
+from .base import BoxSource, Detections, top_detections
 from .sources import make_box_source
 
-__all__ = ["BoxSource", "Detections", "make_box_source"]
+__all__ = ["BoxSource", "Detections", "make_box_source", "top_detections"]

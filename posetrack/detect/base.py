@@ -39,3 +39,11 @@ class BoxSource(abc.ABC):
 def sorted_detections(boxes: np.ndarray, scores: np.ndarray) -> Detections:
     order = np.argsort(-scores, kind="stable")
     return Detections(np.ascontiguousarray(boxes[order], np.float32), np.ascontiguousarray(scores[order], np.float32))
+
+
+def top_detections(d: Detections, max_boxes: int) -> Detections:
+    """The ``max_boxes`` highest-scoring of ``d`` (all of them when there are no more), highest first."""
+    if len(d.scores) <= max_boxes:
+        return d
+    keep = np.argsort(-d.scores, kind="stable")[:max_boxes]
+    return Detections(d.boxes[keep], d.scores[keep])

@@ -4,6 +4,7 @@ or the poses a user gave.
 ``box_source_for`` picks the source of one sequence; ``detected_frames`` and ``given_frames`` stream
 ``FrameWork`` items, one per decoded frame, in order. The detector sees ``batch_size`` frames per call;
 ``on_decode(image)`` sees each frame as soon as it is decoded (the pipeline starts its optical flow there).
+``detector.max_boxes`` caps every source's boxes per frame (the highest scores kept).
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ..config import DetectorConfig
+from ..detect import top_detections
 from ..errors import PosetrackError
 from ..formats import read_sequence_any
 from ..io import SourceFrame
@@ -53,9 +56,11 @@ def box_source_for(pipeline, job, opened):
     return make_box_source(pipeline.config.detector, pipeline.device, sequence=job.name, frame_names=names)
 
 
-def detected_frames(frames, box_source, times: StageTimes,
-                    on_decode: Callable | None = None) -> Iterator[FrameWork]:
-    """Each frame with its boxes, the box source called on ``batch_size`` frames at a time."""
+def detected_frames(frames, box_source, times: StageTimes, on_decode: Callable | None = None,
+                    detector: DetectorConfig | None = None) -> Iterator[FrameWork]:
+    """Each frame with its boxes (at most ``detector.max_boxes``), the box source called on ``batch_size``
+    frames at a time."""
+    detector = detector or DetectorConfig()
     size = box_source.batch_size if box_source.needs_pixels else 1
     batch = []
     iterator = iter(frames)
@@ -69,7 +74,9 @@ def detected_frames(frames, box_source, times: StageTimes,
         if batch and (frame is None or len(batch) >= size):
             with times("detect"):
                 images = [f.image for f in batch] if box_source.needs_pixels else [None] * len(batch)
-                detections = box_source(images, [f.index for f in batch])
+                detections = [top_detections(d, detector.max_boxes)
+                              for d in box_source(images, [f.index for f in batch])]
+            times.count("detected", len(batch))
             for f, d in zip(batch, detections):
                 yield FrameWork(f, boxes=d.boxes, scores=d.scores)
             batch = []

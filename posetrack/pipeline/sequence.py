@@ -155,7 +155,7 @@ class SequenceRun:
         source = self.opened.source
         if self.given:
             return given_frames(source, self.feed, self.times, on_decode)
-        items = detected_frames(source, self.feed, self.times, on_decode)
+        items = detected_frames(source, self.feed, self.times, on_decode, self.config.detector)
         if self.config.run.overlap:
             # The next detector batch runs while this one is tracked: room for two batches of frames.
             batch = self.feed.batch_size if self.feed.needs_pixels else 1
@@ -214,6 +214,7 @@ class SequenceRun:
         with times("track"):
             proposal = tracker.propose(image, work.boxes, work.scores, flow)
         keypoints, scores, raw = np.zeros((0, 17, 3), np.float32), np.zeros(0, np.float32), None
+        times.count("boxes", len(proposal.boxes))
         if len(proposal.boxes):
             with times("pose"):
                 keypoints, scores, raw = self.pose(image, proposal.boxes, proposal.scores)

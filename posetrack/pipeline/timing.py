@@ -2,7 +2,8 @@
 
 Stages are those of the pipeline: ``decode`` (waiting for the next frame; decoding itself overlaps inference on
 the read-ahead thread), ``detect``, ``flow``, ``pose``, ``track`` (the tracker's own work: propagation, NMS,
-similarity, matching) and ``write`` (partial results, overlay drawing and video encoding).
+similarity, matching) and ``write`` (partial results, overlay drawing and video encoding). Beside the times, two
+counts: ``detected`` (frames the detector looked at) and ``boxes`` (boxes that reached the pose network).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from contextlib import contextmanager
 
 STAGES = ("decode", "detect", "flow", "pose", "track", "write")
+COUNTS = ("detected", "boxes")
 
 
 class StageTimes:
@@ -21,6 +23,7 @@ class StageTimes:
 
     def __init__(self):
         self.seconds: dict[str, float] = {stage: 0.0 for stage in STAGES}
+        self.counts: dict[str, int] = {name: 0 for name in COUNTS}
         self.frames = 0
         self.wall = 0.0
         self._lock = threading.Lock()
@@ -37,15 +40,25 @@ class StageTimes:
         with self._lock:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
+    def count(self, name: str, n: int) -> None:
+        with self._lock:
+            self.counts[name] = self.counts.get(name, 0) + int(n)
+
     def merge(self, other: "StageTimes | dict") -> None:
         data = other.to_dict() if isinstance(other, StageTimes) else other
         for stage, seconds in data["seconds"].items():
             self.add(stage, seconds)
+        for name, n in data.get("counts", {}).items():
+            self.count(name, n)
         self.frames += data["frames"]
         self.wall += data.get("wall", 0.0)
 
     def to_dict(self) -> dict:
-        return {"seconds": dict(self.seconds), "frames": self.frames, "wall": self.wall}
+        return {"seconds": dict(self.seconds), "counts": dict(self.counts), "frames": self.frames, "wall": self.wall}
+
+    def boxes_per_frame(self) -> float:
+        """Boxes that reached the pose network, per frame."""
+        return self.counts.get("boxes", 0) / max(self.frames, 1)
 
     def ms_per_frame(self) -> dict[str, float]:
         n = max(self.frames, 1)
@@ -65,6 +78,9 @@ class StageTimes:
         elapsed = self.wall if self.wall > 0 else work
         fps = self.frames / elapsed if elapsed > 0 else 0.0
         lines.append(f"{'elapsed':<8}{1000 * elapsed / n:>10.1f}   ({fps:.1f} frames/s over {self.frames} frames)")
+        if any(self.counts.values()):  # a run with a detector or a pose network (not given poses)
+            lines.append(f"{'boxes':<8}{self.boxes_per_frame():>10.1f}   per frame to the pose network; detector on "
+                         f"{self.counts.get('detected', 0)} of {self.frames} frames")
         return "\n".join(lines)
 
 

@@ -50,9 +50,54 @@ def test_max_boxes_keeps_the_highest_scoring_boxes_of_a_file(data, tmp_path):
 @pytest.mark.parametrize("override,message", [
     ("detector.max_boxes=0", "detector.max_boxes must be an integer >= 1, got 0"),
     ("detector.max_boxes=2.5", "detector.max_boxes must be an integer, got float 2.5"),
+    ("detector.every=0", "detector.every must be an integer >= 1 (1: every frame), got 0"),
+    ("detector.every=two", "detector.every must be an integer, got str 'two'"),
 ])
 def test_bad_values_are_one_line(override, message):
-    assert PipelineConfig().detector.max_boxes == 30
+    assert PipelineConfig().detector.max_boxes == 30 and PipelineConfig().detector.every == 1
     with pytest.raises(PosetrackError) as err:
         load_config(PipelineConfig, None, [override])
     assert str(err.value) == f"--set {override}: {message}"
+
+
+def test_every_n_frames_the_detector_sees_frames_0_n_2n(data):
+    """The real detections file behind ``detected_frames``: with every=3 only frames 0, 3, 6, ... get boxes (the
+    file has boxes on every frame) and only those are counted as detected; with every=1 all of them."""
+    from posetrack.detect import make_box_source
+    from posetrack.pipeline import StageTimes
+    from posetrack.pipeline.feeds import detected_frames
+    from posetrack.pipeline.inputs import open_frames
+
+    name = data["names"][0]
+    for every in (1, 3):
+        config = tiny_config(data, **{"detector.every": every})
+        source = make_box_source(config.detector, sequence=name)
+        opened = open_frames(SequenceJob(name, str(data["videos"] / f"{name}.mp4")), 25.0, 0)
+        times = StageTimes()
+        try:
+            items = list(detected_frames(opened.source, source, times, detector=config.detector))
+        finally:
+            opened.close()
+        assert [w.frame.index for w in items] == list(range(FRAMES))
+        assert [len(w.boxes) > 0 for w in items] == [i % every == 0 for i in range(FRAMES)]
+        assert times.counts["detected"] == len(range(0, FRAMES, every))
+
+
+def test_every_3_with_the_demo_models_tracks_people_between_detections(tmp_path):
+    """Demo detector and pose network on a demo clip: the detector runs on frames 0, 3, 6, 9 only, and the people
+    of frame 0 keep their ids on frames 1 and 2 (found on propagated boxes, §3.1)."""
+    from posetrack.demo.runner import SPLIT, demo_config
+    from posetrack.demo.world import write_clips
+
+    gt = write_clips(tmp_path / "data", SPLIT, 5, 1, 10, 4)[0]
+    people = {}
+    for every in (1, 3):
+        config = demo_config("cpu", False, [f"detector.every={every}"])
+        result = Pipeline(config).run_sequence(SequenceJob(gt.stem, str(tmp_path / "data"), str(gt)),
+                                               tmp_path / f"every{every}")
+        assert result.times.counts["detected"] == len(range(0, 10, every))
+        frames = posetrack18.read_sequence(result.json_path).frames
+        people[every] = [sorted(f.track_ids.tolist()) for f in frames]
+    assert len(people[1][0]) >= 3 and people[3][0] == people[1][0]  # frame 0 is detected either way
+    assert people[3][1] == people[3][0] and people[3][2] == people[3][0]
+    assert all(people[3])  # nobody is lost between detections

@@ -38,10 +38,14 @@ class DetectorConfig:
     # A guard for any box source: at most this many boxes per frame (the highest-scoring) reach the tracker and
     # the pose network, so a detector gone wild on unfamiliar footage cannot make the pose stage explode.
     max_boxes: int = 30
+    # Run the detector on every N-th frame only (frames 0, N, 2N, ...); in between, people come from joint
+    # propagation alone (§3.1), the pose network still runs on every frame. 1: every frame, the paper.
+    every: int = 1
 
     def __post_init__(self):
         _check(0 <= self.score_threshold <= 1, "detector.score_threshold must be in [0, 1]")
         _check(self.max_boxes >= 1, f"detector.max_boxes must be an integer >= 1, got {self.max_boxes}")
+        _check(self.every >= 1, f"detector.every must be an integer >= 1 (1: every frame), got {self.every}")
         _check(0 < self.min_size <= self.max_size, "detector.min_size must be positive and <= max_size")
         _check(self.batch_size >= 1, "detector.batch_size must be >= 1")
         _check(self.source == "model" or self.file, f"detector.source={self.source} needs detector.file")

@@ -4,7 +4,8 @@ or the poses a user gave.
 ``box_source_for`` picks the source of one sequence; ``detected_frames`` and ``given_frames`` stream
 ``FrameWork`` items, one per decoded frame, in order. The detector sees ``batch_size`` frames per call;
 ``on_decode(image)`` sees each frame as soon as it is decoded (the pipeline starts its optical flow there).
-``detector.max_boxes`` caps every source's boxes per frame (the highest scores kept).
+``detector.max_boxes`` caps every source's boxes per frame (the highest scores kept); ``detector.every`` runs
+the source on every N-th frame only.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..config import DetectorConfig
-from ..detect import top_detections
+from ..detect import Detections, top_detections
 from ..errors import PosetrackError
 from ..formats import read_sequence_any
 from ..io import SourceFrame
@@ -59,29 +60,39 @@ def box_source_for(pipeline, job, opened):
 def detected_frames(frames, box_source, times: StageTimes, on_decode: Callable | None = None,
                     detector: DetectorConfig | None = None) -> Iterator[FrameWork]:
     """Each frame with its boxes (at most ``detector.max_boxes``), the box source called on ``batch_size``
-    frames at a time."""
+    frames at a time. With ``detector.every = N`` only frames 0, N, 2N, ... go to the box source; the frames
+    between get no boxes (the tracker's propagated boxes stand in for them, §3.1) and wait, in order, with the
+    detector's frames of their batch."""
     detector = detector or DetectorConfig()
     size = box_source.batch_size if box_source.needs_pixels else 1
-    batch = []
+    pending, batch = [], []  # every frame decoded since the last batch went out; those the detector looks at
     iterator = iter(frames)
     while True:
         with times("decode"):
             frame = next(iterator, None)
         if frame is not None:
-            batch.append(frame)
+            pending.append(frame)
+            if frame.index % detector.every == 0:
+                batch.append(frame)
             if on_decode is not None:
                 on_decode(frame.image)
-        if batch and (frame is None or len(batch) >= size):
-            with times("detect"):
-                images = [f.image for f in batch] if box_source.needs_pixels else [None] * len(batch)
-                detections = [top_detections(d, detector.max_boxes)
-                              for d in box_source(images, [f.index for f in batch])]
-            times.count("detected", len(batch))
-            for f, d in zip(batch, detections):
+        if pending and (frame is None or len(batch) >= size):
+            found = {}
+            if batch:
+                with times("detect"):
+                    images = [f.image for f in batch] if box_source.needs_pixels else [None] * len(batch)
+                    detections = box_source(images, [f.index for f in batch])
+                    found = {f.index: top_detections(d, detector.max_boxes) for f, d in zip(batch, detections)}
+                times.count("detected", len(batch))
+            for f in pending:
+                d = found.get(f.index, _NO_BOXES)
                 yield FrameWork(f, boxes=d.boxes, scores=d.scores)
-            batch = []
+            pending, batch = [], []
         if frame is None:
             return
+
+
+_NO_BOXES = Detections.empty()
 
 
 def given_frames(frames, poses: Sequence, times: StageTimes,

@@ -21,6 +21,7 @@ from posetrack.pipeline.sequence import SequenceOptions, SequenceRun
 from posetrack.pipeline.shards import (
     Chunk,
     ShardPlan,
+    ShardStopped,
     chunk_records,
     match_tracks,
     merge_chunks,
@@ -206,3 +207,15 @@ def test_join_videos_remuxes_parts_of_one_encoder_setting(tmp_path):
             writer.write(cv2.resize(f, (32, 24)))
     assert join_videos([parts[0], tmp_path / "other.mp4"], tmp_path / "mixed.mp4") == "re-encode"
     assert video_facts(tmp_path / "mixed.mp4")[1:] == (64, 48, 25.0, 12)
+
+
+def test_a_chunk_stops_once_another_shard_failed(clip, tmp_path):
+    """The stop file a failed shard writes ends the other chunks within STOP_CHECK_FRAMES frames."""
+    stop = tmp_path / "stop"
+    stop.touch()
+    chunk = Chunk(range(8, 40), stop)
+    run_ = SequenceRun(Pipeline(_config(), poses=str(clip["poses"])), SequenceJob("chunk", str(clip["video"])),
+                       tmp_path, SequenceOptions(False, "posetrack18", chunk=chunk))
+    with pytest.raises(ShardStopped, match="stopped at frame 8: another shard failed"):
+        run_.run()
+    assert run_.frames == 0

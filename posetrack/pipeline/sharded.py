@@ -101,7 +101,7 @@ def run_sharded(pipeline, job: SequenceJob, out_dir, options: ShardOptions, rank
     try:
         chunk = Chunk(plan.tracked(k), files.stop)
         result = _step(files, lambda: SequenceRun(pipeline, SequenceJob(files.chunk_name(k), job.source), out_dir,
-                                                  SequenceOptions(False, "posetrack18", chunk=chunk)).run())
+                                                  SequenceOptions(False, options.output_format, chunk=chunk)).run())
         outcomes = _outcomes(plan, ranks, result)
         paths = OutputPaths(out_dir, job.name)
         merged = None

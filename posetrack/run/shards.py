@@ -45,7 +45,12 @@ def run_shards(config, request: ShardRequest):
         if request.shards is not None:
             raise PosetrackError(f"--shards {request.shards} under torchrun: the torchrun processes are the shards; "
                                  "leave --shards out, or run without torchrun")
-        return _rank(config, request)
+        try:
+            return _rank(config, request)
+        except PosetrackError:
+            if int(os.environ.get("RANK", "0")) != 0:
+                raise SystemExit(1) from None  # every rank knows the error; rank 0 says it, once
+            raise
     from ..pipeline.sharded import plan_for
 
     if request.shards < 1:

@@ -59,6 +59,9 @@ class SequenceOptions:
     video: bool
     output_format: str
     position: int = 0  # the row of its progress bar (batch shows the sequence bar below the data set's)
+    # A chunk of one video split across processes (a ``posetrack.pipeline.shards.Chunk``): only its frames are
+    # tracked, into the partial file, which is kept for the stitching; no final file is written.
+    chunk: object | None = None
 
 
 class SequenceRun:
@@ -67,7 +70,7 @@ class SequenceRun:
     def __init__(self, pipeline, job: SequenceJob, out_dir: str | os.PathLike, options: SequenceOptions):
         self.pipeline, self.config, self.job = pipeline, pipeline.config, job
         self.out_dir = out_dir
-        self.video, self.position = options.video, options.position
+        self.video, self.position, self.chunk = options.video, options.position, options.chunk
         self.formats = output_formats(options.output_format)
         post = self.config.post
         # Gap filling and Savitzky-Golay need whole tracks: the overlay is drawn once they are known, at the end.
@@ -83,6 +86,8 @@ class SequenceRun:
         c, times = self.config, self.times
         start = time.perf_counter()
         self.opened = opened = open_frames(self.job, c.run.folder_fps, c.run.read_ahead)
+        if self.chunk is not None:
+            opened.source = self.chunk.view(opened.source)
         with contextlib.ExitStack() as stack:
             stack.callback(opened.close)
             self.feed = box_source_for(self.pipeline, self.job, opened)
@@ -119,6 +124,10 @@ class SequenceRun:
                 if self.writer is not None:
                     self.writer.abort()
                 raise
+        if self.chunk is not None:  # the caller stitches the chunks' partial files
+            times.frames, times.wall = self.frames, time.perf_counter() - start
+            return SequenceResult(self.job.name, self.frames, self.people, len(self.track_ids), times.wall, times,
+                                  paths.partial, None)
         results = paths.results(self.formats)
         with times("write"):
             final = finalize(paths.partial, results, c.post)
@@ -172,9 +181,10 @@ class SequenceRun:
         v = self.config.video
         self.trails = Trails(v.trails) if v.trails > 0 else None
         opened = self.opened
-        bar = tqdm(total=opened.num_frames, desc=opened.source.info.name, unit="frame", position=self.position,
-                   leave=self.position == 0, disable=None if self.pipeline.progress else True, dynamic_ncols=True)
-        next_index = 0
+        bar = tqdm(total=len(self.chunk.frames) if self.chunk else opened.num_frames, desc=opened.source.info.name,
+                   unit="frame", position=self.position, leave=self.position == 0,
+                   disable=None if self.pipeline.progress else True, dynamic_ncols=True)
+        next_index = self.chunk.frames.start if self.chunk else 0
         items = self._items()
         with contextlib.closing(items), bar:
             for work in items:
@@ -194,7 +204,8 @@ class SequenceRun:
             self._draw(*self.held.popleft())
         if self.frames == 0:
             raise PosetrackError(f"{opened.source.info.path}: no frame could be decoded")
-        if self.given and opened.source.info.kind == "video" and next_index < len(self.feed.frames):
+        if self.given and opened.source.info.kind == "video" and next_index < min(
+                len(self.feed.frames), self.chunk.frames.stop if self.chunk else len(self.feed.frames)):
             raise PosetrackError(f"{self.job.source}: the video ends after {next_index} frames but the poses of "
                                  f"{self.feed.name} list {len(self.feed.frames)} images; give the poses made from "
                                  "this video")

@@ -17,8 +17,13 @@ from ..cli.options import build_config, name_of, pipeline_options, setup_logging
 @click.option("-o", "--output", "out_dir", default=".", show_default=True, type=click.Path(path_type=str),
               help="Folder for <name>.json and <name>.mp4.")
 @click.option("--no-video", is_flag=True, help="Do not write the overlay video.")
+@click.option("--shards", type=int, default=None, metavar="K",
+              help="Split the video into K chunks tracked by K local CPU processes, ids stitched (under torchrun "
+                   "the ranks are the shards).")
+@click.option("--shard-overlap", type=int, default=None, metavar="FRAMES",
+              help="Frames neighbouring chunks share to stitch their ids (default 3 s, at most half a chunk).")
 @pipeline_options
-def run_command(source, out_dir, no_video, config_file, overrides, poses, **options):
+def run_command(source, out_dir, no_video, shards, shard_overlap, config_file, overrides, poses, **options):
     """Estimate and track the poses in SOURCE (a video file or a folder of frames).
 
     Writes OUT/<name>.json (PoseTrack 2018 by default) and OUT/<name>.mp4 (H.264 overlay: skeleton, box and id
@@ -32,9 +37,16 @@ def run_command(source, out_dir, no_video, config_file, overrides, poses, **opti
     job = SequenceJob(name_of(source), source)
     open_frames(job, config.run.folder_fps, read_ahead=0).close()
     refuse_replacing_input(OutputPaths(Path(out_dir), job.name), source, config.video.write)
-    pipeline = Pipeline(config, poses=poses)
-    ensure_writable(out_dir)
-    result = pipeline.run_sequence(job, out_dir)
+    from .shards import ShardRequest, run_shards, wanted
+
+    if wanted(shards):
+        result = run_shards(config, ShardRequest(job, out_dir, shards, shard_overlap, poses))
+        if result is None:  # a torchrun rank other than 0: rank 0 reports
+            return
+    else:
+        pipeline = Pipeline(config, poses=poses)
+        ensure_writable(out_dir)
+        result = pipeline.run_sequence(job, out_dir)
     if not config.run.quiet:
         click.echo(f"{result.json_path}: {result.frames} frames, {result.people} people in {result.tracks} tracks"
                    + (f"; overlay {result.video_path}" if result.video_path else "")

@@ -31,12 +31,14 @@ from ..config import output_formats
 from ..errors import PosetrackError
 from ..io.ahead import ReadAhead
 from ..track import FlowTracker, TrackedFrame, relabel
+from ..viz import Trails
 from .estimate import PoseStage
 from .feeds import FrameWork, box_source_for, detected_frames, given_frames
 from .finalize import finalize
 from .inputs import SequenceJob, open_frames
-from .outputs import OutputPaths, PartialWriter, ensure_writable
+from .outputs import OutputPaths, ensure_writable
 from .overlap import BackgroundWriter, FlowAhead
+from .resume import Resume
 from .timing import StageTimes, TimedFlow
 
 
@@ -59,6 +61,7 @@ class SequenceOptions:
     video: bool
     output_format: str
     position: int = 0  # the row of its progress bar (batch shows the sequence bar below the data set's)
+    restart: bool = False  # discard an earlier run's partial file instead of resuming it (pipeline.resume)
 
 
 class SequenceRun:
@@ -67,7 +70,7 @@ class SequenceRun:
     def __init__(self, pipeline, job: SequenceJob, out_dir: str | os.PathLike, options: SequenceOptions):
         self.pipeline, self.config, self.job = pipeline, pipeline.config, job
         self.out_dir = out_dir
-        self.video, self.position = options.video, options.position
+        self.video, self.position, self.restart = options.video, options.position, options.restart
         self.formats = output_formats(options.output_format)
         post = self.config.post
         # Gap filling and Savitzky-Golay need whole tracks: the overlay is drawn once they are known, at the end.
@@ -75,7 +78,7 @@ class SequenceRun:
         self.times = StageTimes()
         self.given = pipeline.poses is not None
         self.prev_image: np.ndarray | None = None
-        self.frames = self.people = 0
+        self.frames = self.people = self.start = 0  # start: the first frame to track (after a resume point)
         self.track_ids: set[int] = set()
         self.held: collections.deque = collections.deque()  # overlay frames whose ids may still be renamed
 
@@ -96,9 +99,11 @@ class SequenceRun:
             header = {"name": self.job.name, "vid_id": opened.vid_id, "layout": "posetrack18",
                       "source": self.job.source, "fps": float(info.fps), "width": info.width,
                       "height": info.height}
-            self.partial = PartialWriter(paths.partial, header)
+            self.resume = Resume(self, self.restart)
+            self.partial = self.resume.open_partial(header)
             stack.callback(self.partial.close)
-            self.writer = self._video_writer(paths.video, info) if self.video and not self.draw_at_end else None
+            # The overlay goes to segments, one closed at each snapshot, joined at the end (pipeline.resume).
+            self.writer = self.new_writer(self.resume.next_segment()) if self.video and not self.draw_at_end else None
             self.smoother = None
             if self.writer is not None and c.post.smooth == "one-euro":  # the overlay shows what the JSON holds
                 from ..results import OneEuroSmoother
@@ -106,13 +111,15 @@ class SequenceRun:
                 self.smoother = OneEuroSmoother(c.post, float(info.fps))
             self.encoder = (BackgroundWriter(depth=4, times=times) if c.run.overlap and self.writer is not None
                             else None)
+            self.trails = Trails(c.video.trails) if c.video.trails > 0 else None
             try:
+                self.resume.restore(self)
                 self._loop()
                 if self.encoder is not None:
                     self.encoder.close()
                 if self.writer is not None:
                     with times("write"):
-                        self.writer.close()
+                        self.resume.finish_video(self.writer)
             except BaseException:
                 if self.encoder is not None:
                     self.encoder.abort()
@@ -126,6 +133,7 @@ class SequenceRun:
                 self._draw_all(final)
             frames = final.count()
             paths.partial.unlink()
+            self.resume.cleanup()
         times.frames = self.frames
         times.wall = time.perf_counter() - start
         tracks = len(self.track_ids - set(self.tracker.renames))
@@ -143,6 +151,9 @@ class SequenceRun:
             return ahead
         return TimedFlow(self.pipeline.flow, self.times)
 
+    def new_writer(self, path: Path):
+        return self._video_writer(path, self.opened.source.info)
+
     def _video_writer(self, path: Path, info):
         from ..io import VideoWriter
 
@@ -152,7 +163,7 @@ class SequenceRun:
     def _items(self):
         """The frames and their feed, with the next detector batch computed ahead when overlapping."""
         on_decode = self.flow.submit if isinstance(self.flow, FlowAhead) else None
-        source = self.opened.source
+        source = self.opened.source.frames(self.start)
         if self.given:
             return given_frames(source, self.feed, self.times, on_decode)
         items = detected_frames(source, self.feed, self.times, on_decode)
@@ -167,14 +178,11 @@ class SequenceRun:
     def _loop(self) -> None:
         from tqdm import tqdm
 
-        from ..viz import Trails
-
-        v = self.config.video
-        self.trails = Trails(v.trails) if v.trails > 0 else None
         opened = self.opened
         bar = tqdm(total=opened.num_frames, desc=opened.source.info.name, unit="frame", position=self.position,
-                   leave=self.position == 0, disable=None if self.pipeline.progress else True, dynamic_ncols=True)
-        next_index = 0
+                   leave=self.position == 0, disable=None if self.pipeline.progress else True, dynamic_ncols=True,
+                   initial=self.frames)
+        next_index = self.start
         items = self._items()
         with contextlib.closing(items), bar:
             for work in items:
@@ -190,8 +198,10 @@ class SequenceRun:
                 self.people += len(tracked)
                 self.track_ids.update(tracked.track_ids.tolist())
                 bar.update(1)
+                if self.resume.due(self.frames):
+                    self.resume.snapshot(self, frame.index, next_index)
         while self.held:
-            self._draw(*self.held.popleft())
+            self._draw(*self.held.popleft()[:2])
         if self.frames == 0:
             raise PosetrackError(f"{opened.source.info.path}: no frame could be decoded")
         if self.given and opened.source.info.kind == "video" and next_index < len(self.feed.frames):
@@ -231,12 +241,12 @@ class SequenceRun:
             return
         settle = self.tracker.settle_frames
         if settle:  # the overlay shows the ids the final files hold
-            for _, held in self.held:
+            for _, held, _ in self.held:
                 held.track_ids = relabel(held.track_ids, renamed)
-            self.held.append((frame.image, tracked))
+            self.held.append((frame.image, tracked, frame.index))
             if len(self.held) <= settle:
                 return
-            self._draw(*self.held.popleft())
+            self._draw(*self.held.popleft()[:2])
         else:
             self._draw(frame.image, tracked)
 

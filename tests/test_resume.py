@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from test_pipeline import write_poses
+from test_pipeline import data, write_poses  # noqa: F401 - data is a fixture
 
 from posetrack.cli import main
 from posetrack.formats import posetrack18
@@ -224,3 +224,29 @@ def test_other_settings_are_refused_and_restart_discards(clip, uninterrupted, tm
 def test_snapshot_every_is_validated(clip, tmp_path, capsys):
     code, err = cli(capsys, *run_args(clip, tmp_path, "--set", "run.snapshot_every=-5"))
     assert code == 2 and "run.snapshot_every" in one_line(err)
+
+
+def test_batch_resumes_a_sequence_stopped_midway(data, tmp_path, capsys, monkeypatch):  # noqa: F811
+    """``posetrack batch`` skips finished sequences and resumes the one it was stopped in."""
+    args = ["batch", str(data["videos"]), "--poses", str(data["poses"]), "--quiet", "--set", "run.snapshot_every=5"]
+    assert cli(capsys, *args, "-o", str(tmp_path / "whole"))[0] == 0
+    out = tmp_path / "stopped"
+    calls = []
+    original = outputs.PartialWriter.write_frame
+
+    def write_frame(self, i, *a, **k):  # Ctrl-C in the second sequence's frame 13
+        calls.append(i)
+        if i == 13 and calls.count(0) == 2:
+            raise KeyboardInterrupt
+        return original(self, i, *a, **k)
+
+    with monkeypatch.context() as m:
+        m.setattr(outputs.PartialWriter, "write_frame", write_frame)
+        assert cli(capsys, *args, "-o", str(out))[0] == 130
+    second = data["names"][1]
+    assert load_snapshot(out / f".{second}.resume.npz")["frame_index"] == 9
+    assert cli(capsys, *args, "-o", str(out))[0] == 0
+    for name in data["names"]:
+        assert (out / f"{name}.json").read_bytes() == (tmp_path / "whole" / f"{name}.json").read_bytes()
+        assert video_frames(out / f"{name}.mp4")[1] == 20
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}{s}" for n in data["names"] for s in (".json", ".mp4"))

@@ -108,7 +108,7 @@ class Resume:
                             self.identity[k])
             raise PosetrackError(f"{partial}: an earlier run with other settings ({', '.join(differ)} differ) "
                                  "left this partial result; rerun with its settings to resume it, or add --restart "
-                                 "to discard it and start again")
+                                 "(batch: --overwrite) to discard it and start again")
         try:
             state = load_snapshot(self.snapshot_file)
         except (OSError, ValueError, KeyError) as err:

@@ -148,9 +148,9 @@ def test_a_dead_runs_lock_is_taken_over_a_live_ones_is_not(clip, uninterrupted, 
 def test_snapshot_files_keep_types_bit_for_bit(tmp_path):
     from collections import deque
 
-    data = {"a": np.arange(5, dtype=np.int64), 3: [1.1, None, True, "x", (np.float32(0.1), deque([2], 4))],
+    content = {"a": np.arange(5, dtype=np.int64), 3: [1.1, None, True, "x", (np.float32(0.1), deque([2], 4))],
             "z": np.zeros((0, 17, 3), np.float32)}
-    save_snapshot(tmp_path / "s.npz", data)
+    save_snapshot(tmp_path / "s.npz", content)
     back = load_snapshot(tmp_path / "s.npz")
     assert back[3][0] == 1.1 and back[3][1:4] == [None, True, "x"] and back[3][4][1] == deque([2], 4)
     assert back[3][4][0].dtype == np.float32 and back[3][4][0] == np.float32(0.1)

@@ -6,7 +6,8 @@ When the sequence ends, the final files (``posetrack.pipeline.finalize``) are st
 into temporary files renamed into place; only then is the partial file removed. So at any moment the output
 folder holds complete files, or the partial file, never a truncated file that looks complete.
 
-Partial file: a header line ``{"posetrack_partial": 1, "name", "vid_id", "layout", ...}``, then per frame
+Partial file: a header line ``{"posetrack_partial": 1, "name", "vid_id", "layout", ..., "identity"}`` (what a
+resumed run must share with it: ``pipeline.resume``), then per frame
 ``{"i", "file_name", "image_id", "labeled", "width", "height", "track_ids", "scores", "boxes", "keypoints"[,
 "coco"]}`` (keypoints flattened ``x, y, score`` in the posetrack18 layout; ``coco``: the COCO-17 network output
 when COCO results are asked for), and where re-linking recognised a young track as a lost one

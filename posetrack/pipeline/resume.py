@@ -159,8 +159,10 @@ class Resume:
             close = getattr(frames, "close", None)
             if close is not None:
                 close()
-        if last not in images:
-            raise PosetrackError(f"{run.job.source}: frame {last} no longer decodes; add --restart to start again")
+        lost = [i for i in [h["index"] for h in held] + [last] if i not in images]
+        if lost:
+            raise PosetrackError(f"{run.job.source}: frame {lost[0]} no longer decodes, the run cannot resume there; "
+                                 "add --restart to start again")
         restore_tracker(run.tracker, state["tracker"], images[last])
         run.prev_image = images[last]
         if hasattr(run.flow, "submit"):  # the flow computed ahead starts from the last tracked frame

@@ -9,6 +9,7 @@ counts. ``run()`` is the whole story:
         tracker.propose -> pose network -> tracker.assign  (§3.1-3.3, §2, Algorithm 1), each stage timed
         the frame's people -> partial file; overlay drawn and encoded (on the encoder thread), held back
         ``tracker.settle_frames`` frames when re-linking may still rename an id (the partial file records renames)
+        every ``run.snapshot_every`` frames: a point a stopped run resumes from (``pipeline.resume``)
     partial file -> final JSON (temporary name, then rename)
 
 Frames are not kept: each is decoded, tracked, drawn, encoded and dropped, so memory stays flat (the overlay holds

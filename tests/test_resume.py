@@ -119,7 +119,10 @@ def test_second_run_on_the_same_output_exits_2_and_the_first_finishes(clip, unin
 def test_sigterm_removes_temporary_files_keeps_the_partial_and_exits_143(clip, tmp_path):
     proc = spawn(run_args(clip, tmp_path))
     wait_for(lambda: partial_frames(tmp_path) >= 40 and list(tmp_path.glob("*.tmp")), proc, "overlay in progress")
+    proc.send_signal(signal.SIGSTOP)  # so the signal surely lands mid-run, however loaded the machine
+    assert list(tmp_path.glob("*.tmp")) and not (tmp_path / f"{NAME}.json").exists()
     proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGCONT)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 128 + signal.SIGTERM == 143
     assert "terminated by signal 15" in one_line(err)

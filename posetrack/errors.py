@@ -23,3 +23,17 @@ def write_error(path, err: Exception, what: str = "") -> PosetrackError:
     reason = getattr(err, "strerror", None) or err
     return PosetrackError(f"{path}: cannot write{' ' + what if what else ''} ({reason}); check the free space and "
                           "that the folder is writable")
+
+
+class Terminated(KeyboardInterrupt):
+    """A termination signal (SIGTERM: what job schedulers and ``kill`` send) raised in the main thread, so a run
+    unwinds as on Ctrl-C: temporary files removed, the partial file kept; the CLI exits with ``128 + signum``."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def raise_on_terminate(signum: int, frame) -> None:
+    """A ``signal.signal`` handler that turns the signal into ``Terminated``."""
+    raise Terminated(signum)

@@ -13,7 +13,7 @@ import sys
 import click
 
 from .. import __version__
-from ..errors import PosetrackError
+from ..errors import PosetrackError, Terminated
 
 # name -> ("module:attribute" of a click command, one-line help shown by ``posetrack --help``)
 COMMANDS = {
@@ -65,7 +65,9 @@ def main(argv=None) -> int:
     except PosetrackError as err:
         click.echo(f"posetrack: error: {err}", err=True)
         return err.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as err:  # click turns a KeyboardInterrupt (and so Terminated) into Abort
+        if isinstance(err.__cause__, Terminated):
+            return _terminated(err.__cause__)
         click.echo("posetrack: aborted", err=True)
         return 130
     except click.UsageError as err:  # a mistyped option or value: one line, like every other user mistake
@@ -75,10 +77,19 @@ def main(argv=None) -> int:
     except click.ClickException as err:
         err.show()
         return err.exit_code
+    except Terminated as stop:
+        return _terminated(stop)
     except KeyboardInterrupt:
         click.echo("posetrack: interrupted", err=True)
         return 130
     return rv if isinstance(rv, int) else 0
+
+
+def _terminated(stop: Terminated) -> int:
+    """SIGTERM (unwound like Ctrl-C): one line, exit code 128 + the signal's number, as shells report it."""
+    click.echo(f"posetrack: terminated by signal {stop.signum}; temporary files removed, a partial result kept",
+               err=True)
+    return 128 + stop.signum
 
 
 if __name__ == "__main__":

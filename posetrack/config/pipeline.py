@@ -93,10 +93,15 @@ class RunConfig:
     # one or more of OUTPUT_FORMATS, comma-separated (at most one JSON format): e.g. "posetrack18,csv"
     output_format: str = "posetrack18"
     quiet: bool = False
+    # frames between the points a killed run resumes from (pipeline.resume); 0: no snapshots, no resume
+    snapshot_every: int = 250
 
     def __post_init__(self):
         _check(valid_device_name(self.device), f"run.device must be {DEVICE_CHOICES}, got {self.device!r}")
         _check(self.read_ahead >= 0, "run.read_ahead must be >= 0")
+        _check(isinstance(self.snapshot_every, int) and not isinstance(self.snapshot_every, bool)
+               and self.snapshot_every >= 0, f"run.snapshot_every must be a whole number >= 0 (0: no resume), got "
+               f"{self.snapshot_every!r}")
         _check(self.folder_fps > 0, "run.folder_fps must be positive")
         output_formats(self.output_format)
 

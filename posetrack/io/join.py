@@ -1,4 +1,5 @@
-"""``join_videos``: MP4 parts written one after another, as one file.
+"""``join_videos``: MP4 parts written one after another, as one file (a sharded run's chunks, a resumed run's
+overlay segments).
 
 Parts encoded with the same settings (``VideoWriter``'s H.264 at one size and rate: the same SPS/PPS) are joined
 without decoding: their packets are copied, each part's timestamps shifted by the length of the parts before it

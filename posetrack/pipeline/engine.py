@@ -15,6 +15,8 @@ from ..devices import resolve_device
 from ..errors import PosetrackError
 from ..track import flow_from_config
 from .estimate import load_estimator
+from .lock import OutputLock
+from .outputs import ensure_writable
 from .sequence import SequenceOptions, SequenceRun
 from .timing import StageTimes
 
@@ -28,10 +30,11 @@ class Pipeline:
     """Detector, pose estimator and tracker settings, loaded once and run on one sequence after another."""
 
     def __init__(self, config: PipelineConfig, poses: str | None = None, device: str | None = None,
-                 progress: bool = True):
+                 progress: bool = True, restart: bool = False):
         from ..detect import make_box_source
 
         self.config = config
+        self.restart = restart  # discard earlier runs' partial files instead of resuming them
         self.tracker_config = tracker_config(config)
         self.poses = poses
         self.progress = progress and not config.run.quiet
@@ -66,8 +69,9 @@ class Pipeline:
         ``SequenceResult``."""
         c = self.config
         options = SequenceOptions(c.video.write if video is None else video, output_format or c.run.output_format,
-                                  position)
+                                  position, self.restart)
         run = SequenceRun(self, job, out_dir, options)
-        result = run.run()
+        with OutputLock(ensure_writable(out_dir), job.name):  # before anything of the name is touched
+            result = run.run()
         self.times = result.times
         return result

@@ -6,7 +6,8 @@ When the sequence ends, the final files (``posetrack.pipeline.finalize``) are st
 into temporary files renamed into place; only then is the partial file removed. So at any moment the output
 folder holds complete files, or the partial file, never a truncated file that looks complete.
 
-Partial file: a header line ``{"posetrack_partial": 1, "name", "vid_id", "layout", ...}``, then per frame
+Partial file: a header line ``{"posetrack_partial": 1, "name", "vid_id", "layout", ..., "identity"}`` (what a
+resumed run must share with it: ``pipeline.resume``), then per frame
 ``{"i", "file_name", "image_id", "labeled", "width", "height", "track_ids", "scores", "boxes", "keypoints"[,
 "coco"]}`` (keypoints flattened ``x, y, score`` in the posetrack18 layout; ``coco``: the COCO-17 network output
 when COCO results are asked for), and where re-linking recognised a young track as a lost one
@@ -97,15 +98,25 @@ def _round(values: np.ndarray, decimals: int) -> list:
 class PartialWriter:
     """Appends one JSON line per frame to the partial file, flushed to the OS after every frame."""
 
-    def __init__(self, path: Path, header: dict):
+    def __init__(self, path: Path, header: dict, resume_at: tuple[int, int] | None = None):
+        """A new file with ``header``; or, with ``resume_at=(length, frames)``, an earlier run's file cut back to
+        its first ``length`` bytes (``frames`` frame lines), appended to."""
         self.path = Path(path)
         try:
-            self._file = open(self.path, "w", encoding="utf-8")
+            self._file = open(self.path, "w" if resume_at is None else "r+", encoding="utf-8")
+            if resume_at is not None:
+                self._file.truncate(resume_at[0])
+                self._file.seek(resume_at[0])
         except OSError as err:
             raise PosetrackError(f"{self.path}: cannot create ({err.strerror}); check the output folder") from None
-        self.frames = 0
+        self.frames = 0 if resume_at is None else resume_at[1]
         self._failed = False
-        self._line({"posetrack_partial": 1, **header})
+        if resume_at is None:
+            self._line({"posetrack_partial": 1, **header})
+
+    def tell(self) -> int:
+        """The file's length in bytes so far (every line is flushed when written)."""
+        return self._file.tell()
 
     def _line(self, record: dict) -> None:
         try:

@@ -122,6 +122,14 @@ class BackgroundWriter:
         self._raise()
         self._queue.put(job)
 
+    def drain(self) -> None:
+        """Wait until every job put so far has run (re-raises a failure)."""
+        done = threading.Event()
+        self.put(done.set)
+        while not done.wait(0.05) and self._error is None:
+            pass
+        self._raise()
+
     def close(self) -> None:
         self._queue.put(_DONE)
         self._thread.join()

@@ -9,6 +9,7 @@ counts. ``run()`` is the whole story:
         tracker.propose -> pose network -> tracker.assign  (§3.1-3.3, §2, Algorithm 1), each stage timed
         the frame's people -> partial file; overlay drawn and encoded (on the encoder thread), held back
         ``tracker.settle_frames`` frames when re-linking may still rename an id (the partial file records renames)
+        every ``run.snapshot_every`` frames: a point a stopped run resumes from (``pipeline.resume``)
     partial file -> final JSON (temporary name, then rename)
 
 Frames are not kept: each is decoded, tracked, drawn, encoded and dropped, so memory stays flat (the overlay holds
@@ -31,12 +32,14 @@ from ..config import output_formats
 from ..errors import PosetrackError
 from ..io.ahead import ReadAhead
 from ..track import FlowTracker, TrackedFrame, relabel
+from ..viz import Trails
 from .estimate import PoseStage
 from .feeds import FrameWork, box_source_for, detected_frames, given_frames
 from .finalize import finalize
 from .inputs import SequenceJob, open_frames
-from .outputs import OutputPaths, PartialWriter, ensure_writable
+from .outputs import OutputPaths, ensure_writable
 from .overlap import BackgroundWriter, FlowAhead
+from .resume import Resume
 from .timing import StageTimes, TimedFlow
 
 
@@ -59,8 +62,9 @@ class SequenceOptions:
     video: bool
     output_format: str
     position: int = 0  # the row of its progress bar (batch shows the sequence bar below the data set's)
+    restart: bool = False  # discard an earlier run's partial file instead of resuming it (pipeline.resume)
     # A chunk of one video split across processes (a ``posetrack.pipeline.shards.Chunk``): only its frames are
-    # tracked, into the partial file, which is kept for the stitching; no final file is written.
+    # tracked, into the partial file, which is kept for the stitching; no final file is written; never resumed.
     chunk: object | None = None
 
 
@@ -71,6 +75,7 @@ class SequenceRun:
         self.pipeline, self.config, self.job = pipeline, pipeline.config, job
         self.out_dir = out_dir
         self.video, self.position, self.chunk = options.video, options.position, options.chunk
+        self.restart = options.restart or options.chunk is not None
         self.formats = output_formats(options.output_format)
         post = self.config.post
         # Gap filling and Savitzky-Golay need whole tracks: the overlay is drawn once they are known, at the end.
@@ -78,7 +83,7 @@ class SequenceRun:
         self.times = StageTimes()
         self.given = pipeline.poses is not None
         self.prev_image: np.ndarray | None = None
-        self.frames = self.people = 0
+        self.frames = self.people = self.start = 0  # start: the first frame to track (after a resume point)
         self.track_ids: set[int] = set()
         self.held: collections.deque = collections.deque()  # overlay frames whose ids may still be renamed
 
@@ -86,10 +91,10 @@ class SequenceRun:
         c, times = self.config, self.times
         start = time.perf_counter()
         self.opened = opened = open_frames(self.job, c.run.folder_fps, c.run.read_ahead)
-        if self.chunk is not None:
-            opened.source = self.chunk.view(opened.source)
         with contextlib.ExitStack() as stack:
             stack.callback(opened.close)
+            if self.chunk is not None:
+                opened.source = self.chunk.view(opened.source)
             self.feed = box_source_for(self.pipeline, self.job, opened)
             self.paths = paths = OutputPaths(ensure_writable(self.out_dir), self.job.name, self.job.json_name)
             paths.remove_leftovers()
@@ -101,9 +106,11 @@ class SequenceRun:
             header = {"name": self.job.name, "vid_id": opened.vid_id, "layout": "posetrack18",
                       "source": self.job.source, "fps": float(info.fps), "width": info.width,
                       "height": info.height}
-            self.partial = PartialWriter(paths.partial, header)
+            self.resume = Resume(self, self.restart)
+            self.partial = self.resume.open_partial(header)
             stack.callback(self.partial.close)
-            self.writer = self._video_writer(paths.video, info) if self.video and not self.draw_at_end else None
+            # The overlay goes to segments, one closed at each snapshot, joined at the end (pipeline.resume).
+            self.writer = self.new_writer(self.resume.next_segment()) if self.video and not self.draw_at_end else None
             self.smoother = None
             if self.writer is not None and c.post.smooth == "one-euro":  # the overlay shows what the JSON holds
                 from ..results import OneEuroSmoother
@@ -111,13 +118,15 @@ class SequenceRun:
                 self.smoother = OneEuroSmoother(c.post, float(info.fps))
             self.encoder = (BackgroundWriter(depth=4, times=times) if c.run.overlap and self.writer is not None
                             else None)
+            self.trails = Trails(c.video.trails) if c.video.trails > 0 else None
             try:
+                self.resume.restore(self)
                 self._loop()
                 if self.encoder is not None:
                     self.encoder.close()
                 if self.writer is not None:
                     with times("write"):
-                        self.writer.close()
+                        self.resume.finish_video(self.writer)
             except BaseException:
                 if self.encoder is not None:
                     self.encoder.abort()
@@ -125,6 +134,7 @@ class SequenceRun:
                     self.writer.abort()
                 raise
         if self.chunk is not None:  # the caller stitches the chunks' partial files
+            self.resume.cleanup()
             times.frames, times.wall = self.frames, time.perf_counter() - start
             return SequenceResult(self.job.name, self.frames, self.people, len(self.track_ids), times.wall, times,
                                   paths.partial, None)
@@ -135,6 +145,7 @@ class SequenceRun:
                 self._draw_all(final)
             frames = final.count()
             paths.partial.unlink()
+            self.resume.cleanup()
         times.frames = self.frames
         times.wall = time.perf_counter() - start
         tracks = len(self.track_ids - set(self.tracker.renames))
@@ -152,6 +163,9 @@ class SequenceRun:
             return ahead
         return TimedFlow(self.pipeline.flow, self.times)
 
+    def new_writer(self, path: Path):
+        return self._video_writer(path, self.opened.source.info)
+
     def _video_writer(self, path: Path, info):
         from ..io import VideoWriter
 
@@ -161,7 +175,7 @@ class SequenceRun:
     def _items(self):
         """The frames and their feed, with the next detector batch computed ahead when overlapping."""
         on_decode = self.flow.submit if isinstance(self.flow, FlowAhead) else None
-        source = self.opened.source
+        source = self.opened.source if self.chunk else self.opened.source.frames(self.start)
         if self.given:
             return given_frames(source, self.feed, self.times, on_decode)
         items = detected_frames(source, self.feed, self.times, on_decode, self.config.detector)
@@ -176,15 +190,11 @@ class SequenceRun:
     def _loop(self) -> None:
         from tqdm import tqdm
 
-        from ..viz import Trails
-
-        v = self.config.video
-        self.trails = Trails(v.trails) if v.trails > 0 else None
         opened = self.opened
         bar = tqdm(total=len(self.chunk.frames) if self.chunk else opened.num_frames, desc=opened.source.info.name,
                    unit="frame", position=self.position, leave=self.position == 0,
-                   disable=None if self.pipeline.progress else True, dynamic_ncols=True)
-        next_index = self.chunk.frames.start if self.chunk else 0
+                   disable=None if self.pipeline.progress else True, dynamic_ncols=True, initial=self.frames)
+        next_index = self.chunk.frames.start if self.chunk else self.start
         items = self._items()
         with contextlib.closing(items), bar:
             for work in items:
@@ -200,8 +210,10 @@ class SequenceRun:
                 self.people += len(tracked)
                 self.track_ids.update(tracked.track_ids.tolist())
                 bar.update(1)
+                if self.resume.due(self.frames):
+                    self.resume.snapshot(self, frame.index, next_index)
         while self.held:
-            self._draw(*self.held.popleft())
+            self._draw(*self.held.popleft()[:2])
         if self.frames == 0:
             raise PosetrackError(f"{opened.source.info.path}: no frame could be decoded")
         if self.given and opened.source.info.kind == "video" and next_index < min(
@@ -243,12 +255,12 @@ class SequenceRun:
             return
         settle = self.tracker.settle_frames
         if settle:  # the overlay shows the ids the final files hold
-            for _, held in self.held:
+            for _, held, _ in self.held:
                 held.track_ids = relabel(held.track_ids, renamed)
-            self.held.append((frame.image, tracked))
+            self.held.append((frame.image, tracked, frame.index))
             if len(self.held) <= settle:
                 return
-            self._draw(*self.held.popleft())
+            self._draw(*self.held.popleft()[:2])
         else:
             self._draw(frame.image, tracked)
 

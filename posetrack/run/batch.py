@@ -54,7 +54,7 @@ def run_batch(input_path: str, out_dir: str, config: PipelineConfig, split: str 
             from ..pipeline import Pipeline
 
             pipeline = Pipeline(config, poses=poses, device=ranks.device,
-                                progress=ranks.is_main)
+                                progress=ranks.is_main, restart=overwrite)
         except PosetrackError as err:
             problem = str(err)
         # Every rank learns whether every rank could start, so none waits forever for a rank that gave up.

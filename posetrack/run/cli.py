@@ -5,11 +5,29 @@ one line and a non-zero exit code (``posetrack.cli.main``).
 """
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from pathlib import Path
 
 import click
 
 from ..cli.options import build_config, name_of, pipeline_options, setup_logging
+from ..errors import raise_on_terminate
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM (job schedulers, ``kill``) unwinds the run like Ctrl-C: ``Terminated`` is raised in the main thread,
+    every writer removes its temporary file, the partial file stays for a resume; the CLI exits 143."""
+    if threading.current_thread() is not threading.main_thread():  # signal handlers live in the main thread only
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_on_terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.command("run")
@@ -17,17 +35,20 @@ from ..cli.options import build_config, name_of, pipeline_options, setup_logging
 @click.option("-o", "--output", "out_dir", default=".", show_default=True, type=click.Path(path_type=str),
               help="Folder for <name>.json and <name>.mp4.")
 @click.option("--no-video", is_flag=True, help="Do not write the overlay video.")
+@click.option("--restart", is_flag=True, help="Discard the partial result of an earlier run that stopped, instead "
+              "of resuming it.")
 @click.option("--shards", type=int, default=None, metavar="K",
               help="Split the video into K chunks tracked by K local CPU processes, ids stitched (under torchrun "
                    "the ranks are the shards).")
 @click.option("--shard-overlap", type=int, default=None, metavar="FRAMES",
               help="Frames neighbouring chunks share to stitch their ids (default 3 s, at most half a chunk).")
 @pipeline_options
-def run_command(source, out_dir, no_video, shards, shard_overlap, config_file, overrides, poses, **options):
+def run_command(source, out_dir, no_video, restart, shards, shard_overlap, config_file, overrides, poses, **options):
     """Estimate and track the poses in SOURCE (a video file or a folder of frames).
 
     Writes OUT/<name>.json (PoseTrack 2018 by default) and OUT/<name>.mp4 (H.264 overlay: skeleton, box and id
-    in a colour per track). While running, results go frame by frame to OUT/<name>.partial.jsonl.
+    in a colour per track). While running, results go frame by frame to OUT/<name>.partial.jsonl; a run that
+    was stopped (killed, Ctrl-C, SIGTERM) resumes there when started again with the same settings.
     """
     from ..pipeline import OutputPaths, Pipeline, SequenceJob, ensure_writable, open_frames, refuse_replacing_input
 
@@ -39,14 +60,15 @@ def run_command(source, out_dir, no_video, shards, shard_overlap, config_file, o
     refuse_replacing_input(OutputPaths(Path(out_dir), job.name), source, config.video.write)
     from .shards import ShardRequest, run_shards, wanted
 
-    if wanted(shards):
-        result = run_shards(config, ShardRequest(job, out_dir, shards, shard_overlap, poses))
-        if result is None:  # a torchrun rank other than 0: rank 0 reports
-            return
-    else:
-        pipeline = Pipeline(config, poses=poses)
-        ensure_writable(out_dir)
-        result = pipeline.run_sequence(job, out_dir)
+    with sigterm_as_interrupt():
+        if wanted(shards):
+            result = run_shards(config, ShardRequest(job, out_dir, shards, shard_overlap, poses))
+            if result is None:  # a torchrun rank other than 0: rank 0 reports
+                return
+        else:
+            pipeline = Pipeline(config, poses=poses, restart=restart)
+            ensure_writable(out_dir)
+            result = pipeline.run_sequence(job, out_dir)
     if not config.run.quiet:
         click.echo(f"{result.json_path}: {result.frames} frames, {result.people} people in {result.tracks} tracks"
                    + (f"; overlay {result.video_path}" if result.video_path else "")
@@ -79,6 +101,7 @@ def batch_command(input_path, out_dir, split, video, overwrite, run_eval, config
 
     config = build_config(config_file, overrides, **options)
     setup_logging(config.run.quiet)
-    code = run_batch(input_path, out_dir, config, split=split, video=video, overwrite=overwrite,
-                     run_eval=run_eval, poses=poses)
+    with sigterm_as_interrupt():
+        code = run_batch(input_path, out_dir, config, split=split, video=video, overwrite=overwrite,
+                         run_eval=run_eval, poses=poses)
     return code

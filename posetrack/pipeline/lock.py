@@ -1,0 +1,101 @@
+"""One writer per output name: ``OUT/.<name>.lock`` while a run writes ``OUT/<name>.*``.
+
+Two runs writing the same name (a second ``posetrack run`` on the same folder by mistake, two batches over one
+list) would truncate each other's partial file, remove each other's temporary files and end with one of them
+failing on a file the other removed. The lock file is created with ``O_CREAT | O_EXCL`` (atomic on every local
+file system and on NFSv3+), holds ``pid host`` of its owner, and is removed when the run ends, however it ends
+(a Python exception, Ctrl-C, SIGTERM). A run killed with SIGKILL leaves it behind: a lock whose owner runs on this
+host and no longer exists is taken over. A lock from another host cannot be checked and is respected; its one
+line says which file to delete if that run is gone.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+from ..errors import PosetrackError
+
+# A lock file that is still empty was just created by its owner, who writes ``pid host`` next; one that stays
+# empty longer than this was left by a run killed in between.
+EMPTY_GRACE_S = 10.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+class OutputLock:
+    """The lock of ``folder/<name>``; ``acquire()`` or one ``PosetrackError`` line, ``release()`` when done."""
+
+    def __init__(self, folder: str | os.PathLike, name: str):
+        self.path = Path(folder) / f".{name}.lock"
+        self.held = False
+
+    def _create(self) -> bool:
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        try:
+            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        finally:
+            os.close(fd)
+        self.held = True
+        return True
+
+    def owner(self) -> tuple[int, str] | None:
+        """``(pid, host)`` of the lock's holder, or None when the file is empty, unreadable or gone."""
+        try:
+            pid, host = self.path.read_text(encoding="utf-8").split()
+            return int(pid), host
+        except (OSError, ValueError):
+            return None
+
+    def _stale(self) -> bool:
+        owner = self.owner()
+        if owner is None:
+            try:
+                return time.time() - self.path.stat().st_mtime > EMPTY_GRACE_S
+            except FileNotFoundError:
+                return True
+        pid, host = owner
+        return host == socket.gethostname() and not _alive(pid)
+
+    def acquire(self) -> OutputLock:
+        for _ in range(3):
+            if self._create():
+                return self
+            if not self._stale():
+                break
+            # A dead run's lock: removed, then created again with O_EXCL, so of two runs taking it over at once
+            # only one wins (the other sees the winner's lock, alive, on its next try).
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+        owner = self.owner()
+        who = f"process {owner[0]} on {owner[1]}" if owner else "another process"
+        raise PosetrackError(f"{self.path.parent / self.path.name[1:-5]}: {who} is writing this output "
+                             f"({self.path}); wait for it, choose another folder with -o, or delete {self.path} "
+                             "if that run is gone")
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            owner = self.owner()
+            if owner is not None and owner[0] == os.getpid():  # never someone else's lock that replaced ours
+                self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

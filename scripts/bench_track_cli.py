@@ -36,7 +36,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--people", type=int, default=8)
     parser.add_argument("--work", default=None, help="folder for the clips and results (default: a temporary one)")
+    parser.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
+                        help="one more tracker row: the default with these tracker settings (repeatable)")
     args = parser.parse_args()
+    trackers = list(TRACKERS) + [(f"default, {v}", [a for kv in v.split(",") for a in ("--set", f"tracker.{kv}")])
+                                 for v in args.variant]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
         gt_dir = work / "gt"
@@ -56,7 +60,7 @@ def main() -> None:
                                        miss_runs=3.0, false_positives=0.5)
             poses_file = work / f"poses{seed}.json"
             write_sequence(poses_file, poses)
-            for t, (_, extra) in enumerate(TRACKERS):
+            for t, (_, extra) in enumerate(trackers):
                 out = work / f"run{t}" / str(seed)
                 posetrack("run", str(video), "-o", str(out), "--poses", str(poses_file), "--no-video", "-q", *extra)
                 dest = work / f"pred{t}"
@@ -64,7 +68,7 @@ def main() -> None:
                 (dest / f"{name}.json").write_bytes((out / f"{gt_file.stem}.json").read_bytes())
             print(f"clip {i + 1}/{args.sequences} done ({time.perf_counter() - started:.0f} s)", flush=True)
         print("\n| tracker | MOTA | IDF1 | IDP | IDR | id switches | mAP |\n|---|---|---|---|---|---|---|")
-        for t, (label, _) in enumerate(TRACKERS):
+        for t, (label, _) in enumerate(trackers):
             report = work / f"eval{t}.json"
             posetrack("eval", str(gt_dir), str(work / f"pred{t}"), "--json", str(report))
             r = json.loads(report.read_text())

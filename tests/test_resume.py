@@ -253,3 +253,19 @@ def test_batch_resumes_a_sequence_stopped_midway(data, tmp_path, capsys, monkeyp
         assert (out / f"{name}.json").read_bytes() == (tmp_path / "whole" / f"{name}.json").read_bytes()
         assert video_frames(out / f"{name}.mp4")[1] == 20
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}{s}" for n in data["names"] for s in (".json", ".mp4"))
+
+
+def test_locks_of_other_hosts_are_respected_empty_old_ones_taken_over(tmp_path):
+    from posetrack.errors import PosetrackError
+
+    lock = tmp_path / ".clip.lock"
+    lock.write_text("123 some-other-host\n")
+    with pytest.raises(PosetrackError, match=r"process 123 on some-other-host is writing this output .* delete"):
+        OutputLock(tmp_path, "clip").acquire()
+    lock.write_text("")  # a run killed between creating its lock and writing its pid
+    with pytest.raises(PosetrackError, match="another process is writing"):
+        OutputLock(tmp_path, "clip").acquire()
+    os.utime(lock, (time.time() - 60, time.time() - 60))
+    with OutputLock(tmp_path, "clip"):
+        assert lock.read_text() == f"{os.getpid()} {socket.gethostname()}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

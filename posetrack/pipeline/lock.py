@@ -59,6 +59,12 @@ class OutputLock:
         except (OSError, ValueError):
             return None
 
+    def _content(self, path: Path | None = None) -> str | None:
+        try:
+            return (path or self.path).read_text(encoding="utf-8")
+        except OSError:
+            return None
+
     def _stale(self) -> bool:
         owner = self.owner()
         if owner is None:
@@ -73,19 +79,31 @@ class OutputLock:
         for _ in range(3):
             if self._create():
                 return self
+            stale = self._content()
             if not self._stale():
                 break
-            # A dead run's lock: removed, then created again with O_EXCL, so of two runs taking it over at once
-            # only one wins (the other sees the winner's lock, alive, on its next try).
-            try:
-                os.unlink(self.path)
-            except FileNotFoundError:
-                pass
+            self._take_over(stale)
         owner = self.owner()
         who = f"process {owner[0]} on {owner[1]}" if owner else "another process"
         raise PosetrackError(f"{self.path.parent / self.path.name[1:-5]}: {who} is writing this output "
                              f"({self.path}); wait for it, choose another folder with -o, or delete {self.path} "
                              "if that run is gone")
+
+    def _take_over(self, stale: str | None) -> None:
+        """Move a dead run's lock aside, then create ours with O_EXCL (the caller's next try). If what was moved
+        is not the dead run's lock (a run taking it over at the same moment made its own meanwhile), it goes
+        back, and that run keeps it."""
+        aside = self.path.with_name(f"{self.path.name}.{os.getpid()}.stale")
+        try:
+            os.rename(self.path, aside)
+        except FileNotFoundError:
+            return
+        if self._content(aside) != stale:
+            try:
+                os.link(aside, self.path)
+            except FileExistsError:
+                pass
+        aside.unlink(missing_ok=True)
 
     def release(self) -> None:
         if self.held:

@@ -11,7 +11,14 @@
    ``serial`` (the pipeline with ``run.overlap=false``: batched, read-ahead, every other stage on the main
    loop) and ``pipeline`` (the default: detector batches, flow and overlay encoding on their own threads). Stage
    columns are each stage's work in ms per frame, wherever it ran; ``elapsed`` is the wall clock per frame.
-2. Memory (``--memory``): peak RSS of a 1,000-frame and of a 10,000-frame run (each in its own process, final
+2. Demo models (``--configs demo``, ``--every 1,2,3,5``): the packaged demo detector and pose network, real
+   weights and real output, on ``posetrack synth`` clips (640x480, default options, seeds the models never trained
+   on), scored with ``posetrack.eval`` (mAP, MOTA). ``--configs demo`` runs the demo's own settings
+   (``posetrack demo``) and the fast config with the demo models; ``--every`` runs the fast config with the demo
+   models at ``detector.every`` = each N. Speed is reported as frames per CPU second (``time.process_time`` of the
+   whole process, every thread: the machine is shared) and per wall-clock second; ``boxes/f`` is boxes per frame
+   that reached the pose network, ``det`` the frames the detector looked at.
+3. Memory (``--memory``): peak RSS of a 1,000-frame and of a 10,000-frame run (each in its own process, final
    JSON and overlay video included) on a long 320x240 stream, with cheap stand-ins for the networks (ground-truth
    boxes, a template pose fitted into each box) so the decoder, flow, tracker, partial file, drawing, encoder and
    final writer are what is measured. Flat means the two peaks differ by far less than 100 MB.
@@ -19,6 +26,8 @@
     OMP_NUM_THREADS=1 python scripts/bench_pipeline.py                   # throughput, ~4 minutes on one core
     OMP_NUM_THREADS=1 python scripts/bench_pipeline.py --configs fast    # the fast config only
     OMP_NUM_THREADS=1 python scripts/bench_pipeline.py --memory          # memory, ~3 minutes
+    OMP_NUM_THREADS=1 python scripts/bench_pipeline.py --configs demo    # demo models, 640x480, 5 people
+    OMP_NUM_THREADS=1 python scripts/bench_pipeline.py --every 1,2,3,5   # detector every N frames, demo models
 """
 from __future__ import annotations
 
@@ -48,6 +57,8 @@ from posetrack.pose.network import PoseNetConfig, PoseResNet
 from posetrack.pipeline import STAGES, SequenceJob
 
 CONFIGS = {"fast": ("fast_cpu", 24), "paper": ("paper_r50_256x192", 6)}  # config, frames (paper: run once, short)
+# Demo-model runs: the config file (None: the defaults, as ``posetrack demo``) under the demo's own overrides.
+DEMO_RUNS = {"demo": None, "demo-fast": "fast_cpu"}
 
 
 class DetectThenGroundTruth(BoxSource):
@@ -185,6 +196,74 @@ def throughput(args, workdir: Path) -> None:
               + f"{stats['elapsed']:>9.1f}{stats['fps']:>9.2f}{stats['fps'] / base[key]:>6.2f}x")
 
 
+def demo_clips(workdir: Path, args) -> Path:
+    """``posetrack synth`` clips with default options (``--sequences --frames --people --seed``, 640x480)."""
+    from posetrack.synth.writer import write_dataset
+
+    root = workdir / f"clips_{args.seed}_{args.sequences}x{args.frames or 100}_{args.people}p"
+    if not root.exists():
+        write_dataset(str(root), split="val", sequences=args.sequences, frames=args.frames or 100,
+                      people=args.people, seed=args.seed, width=640, height=480, video=True)
+    return root
+
+
+def run_demo_models(config_name: str | None, overrides: list[str], root: Path, out: Path) -> dict:
+    """The demo models over every clip of ``root`` (MP4 in, JSON and overlay video out, as ``posetrack run``),
+    after a warm-up on a clip's first frames; speed, counts and mAP/MOTA."""
+    import shutil
+
+    from posetrack.demo.runner import DEMO_SETTINGS
+    from posetrack.eval.evaluation import evaluate
+    from posetrack.eval.files import load_pairs
+    from posetrack.pipeline import StageTimes
+
+    config = load_config(PipelineConfig, config_name, [*DEMO_SETTINGS, "run.device=cpu", "run.quiet=true",
+                                                       *overrides])
+    pipeline = Pipeline(config)
+    gt_files = sorted((root / "annotations" / "val").glob("*.json"))
+    shutil.rmtree(out, ignore_errors=True)
+    pipeline.run_sequence(SequenceJob(gt_files[0].stem, str(root), str(gt_files[0])), out / "warmup", video=False)
+    times, cpu, wall = StageTimes(), time.process_time(), time.perf_counter()
+    for gt in gt_files:  # the images the ground truth lists: the prediction names them as poseval expects
+        times.merge(pipeline.run_sequence(SequenceJob(gt.stem, str(root), str(gt)), out).times)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    gts, preds, scoreless = load_pairs(root / "annotations" / "val", out)
+    metrics = evaluate(gts, preds, scoreless=scoreless)
+    return {"frames": times.frames, "cpu_fps": times.frames / cpu, "wall_fps": times.frames / wall,
+            "ms": times.ms_per_frame(), "boxes": times.boxes_per_frame(), "detected": times.counts["detected"],
+            "mAP": metrics["ap"]["total"], "MOTA": metrics["mota"]["total"]}
+
+
+def demo_table(rows: list[tuple[str, dict]], title: str) -> None:
+    print(f"\n{title}")
+    print(f"{'run':<16}" + "".join(f"{s:>8}" for s in STAGES)
+          + f"{'boxes/f':>8}{'det':>6}{'cpu fps':>9}{'wall fps':>9}{'x cpu':>7}{'x wall':>7}{'mAP':>7}{'MOTA':>7}")
+    base = rows[0][1]
+    for label, r in rows:
+        print(f"{label:<16}" + "".join(f"{r['ms'][s]:>8.1f}" for s in STAGES)
+              + f"{r['boxes']:>8.1f}{r['detected']:>6}{r['cpu_fps']:>9.2f}{r['wall_fps']:>9.2f}"
+              + f"{r['cpu_fps'] / base['cpu_fps']:>6.2f}x{r['wall_fps'] / base['wall_fps']:>6.2f}x"
+              + f"{r['mAP']:>7.1f}{r['MOTA']:>7.1f}")
+
+
+def demo_models(args, workdir: Path) -> None:
+    root = demo_clips(workdir, args)
+    clips = (f"{args.sequences} posetrack synth clip(s) x {args.frames or 100} frames, 640x480, {args.people} "
+             f"people, seed {args.seed}, CPU, {torch.get_num_threads()} torch thread(s), demo models")
+    rows = []
+    if args.every:
+        for n in (int(v) for v in args.every.split(",")):
+            rows.append((f"fast every={n}", run_demo_models("fast_cpu", [f"detector.every={n}", *args.overrides],
+                                                            root, workdir / "demo_out")))
+            print(f"  {rows[-1]}", file=sys.stderr)
+        demo_table(rows, f"detector.every N, fast config; {clips}")
+        return
+    for key in args.configs.split(","):
+        rows.append((key, run_demo_models(DEMO_RUNS[key], args.overrides, root, workdir / "demo_out")))
+        print(f"  {rows[-1]}", file=sys.stderr)
+    demo_table(rows, clips)
+
+
 def memory_child(video: str, gt: str, out: str) -> None:
     config = load_config(PipelineConfig, "fast_cpu", ["run.quiet=true", "detector.source=file",
                                                       "detector.file=unused"])
@@ -245,11 +324,18 @@ def memory(args, workdir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", default="fast,paper", help="comma-separated: fast, paper")
+    parser.add_argument("--configs", default="fast,paper",
+                        help="comma-separated: fast, paper (random weights); or demo, demo-fast (the demo models)")
+    parser.add_argument("--every", default=None, metavar="N,N,...",
+                        help="detector.every values to compare with the demo models (fast config), e.g. 1,2,3,5")
+    parser.add_argument("--sequences", type=int, default=3, help="demo-model runs: synth clips")
+    parser.add_argument("--people", type=int, default=5, help="demo-model runs: people per clip")
+    parser.add_argument("--seed", type=int, default=4242, help="demo-model runs: synth seed (unseen in training)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="config overrides for every run, e.g. --set tracker.flow=raft_small (repeatable)")
-    parser.add_argument("--frames", type=int, default=None, help="frames per config (default: fast 24, paper 6)")
+    parser.add_argument("--frames", type=int, default=None,
+                        help="frames per config (default: fast 24, paper 6; demo-model clips 100)")
     parser.add_argument("--memory", action="store_true", help="peak RSS after 1,000 and after 10,000 frames")
     parser.add_argument("--long-frames", type=int, default=10000)
     parser.add_argument("--workdir", default=None, help="keep synthetic videos here (default: a temp folder)")
@@ -261,7 +347,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(args.workdir or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        (memory if args.memory else throughput)(args, workdir)
+        demo = args.every or any(key in DEMO_RUNS for key in args.configs.split(","))
+        (memory if args.memory else demo_models if demo else throughput)(args, workdir)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,7 @@ def test_stitching_real_tracks_gives_the_single_run(clip, tmp_path, capsys):
     assert [r["track_ids"] for r in records] == first_appearance(truth)
 
 
+@pytest.mark.slow
 def test_two_local_shards_write_what_one_process_writes(clip, tmp_path, capsys):
     """``--shards 2``: the same JSON as one process, one overlay with every frame, no file left behind."""
     single_dir = single(clip, tmp_path, capsys)
@@ -176,6 +177,7 @@ def test_bad_shards_and_overlap_are_one_line(clip, tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_a_failed_shard_is_named_and_nothing_is_written(clip, tmp_path, capsys):
     """An image folder whose last frame has another size: the second shard fails, the run writes nothing."""
     frames = tmp_path / clip["name"]

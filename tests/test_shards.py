@@ -15,9 +15,11 @@ from test_pipeline import video_facts, write_poses
 from posetrack.cli import main
 from posetrack.eval.agreement import id_agreement
 from posetrack.formats import posetrack18
+from posetrack.io import VideoWriter
 from posetrack.io.join import join_videos
 from posetrack.pipeline import Pipeline, SequenceJob, read_partial
 from posetrack.pipeline.sequence import SequenceOptions, SequenceRun
+from posetrack.pipeline.sharded import plan_for
 from posetrack.pipeline.shards import (
     Chunk,
     ShardPlan,
@@ -84,6 +86,17 @@ def test_plan_chunks_cuts_and_bad_overlap():
         ShardPlan(100, 3, 34)
     with pytest.raises(Exception, match="at least 1"):
         ShardPlan(100, 0, 10)
+
+
+def test_default_overlap_is_three_seconds_at_most_half_a_chunk(clip, tmp_path):
+    job = SequenceJob(clip["name"], str(clip["video"]))
+    assert plan_for(job, _config(), 2, None) == ShardPlan(FRAMES, 2, 12)  # 3 s = 75 frames > half of 24
+    assert plan_for(job, _config(), 2, 5) == ShardPlan(FRAMES, 2, 5)
+    long = tmp_path / "long.mp4"
+    with VideoWriter(long, 10, (32, 32)) as writer:
+        for _ in range(200):
+            writer.write(np.zeros((32, 32, 3), np.uint8))
+    assert plan_for(SequenceJob("long", str(long)), _config(), 2, None).overlap == 30  # 3 s at 10 fps
 
 
 def _chunks(clip, tmp_path, plan):
@@ -193,8 +206,6 @@ def test_a_failed_shard_is_named_and_nothing_is_written(clip, tmp_path, capsys):
 
 
 def test_join_videos_remuxes_parts_of_one_encoder_setting(tmp_path):
-    from posetrack.io import VideoWriter
-
     frames = [np.full((48, 64, 3), 10 * i, np.uint8) for i in range(12)]
     parts = []
     for k, (a, b) in enumerate([(0, 5), (5, 12)]):

@@ -210,7 +210,7 @@ def _finish(config, where, options: ShardOptions, outcomes: list, stats_start) -
         frames = final.count()
         people = sum(len(frame) for frame, _ in final)
         tracks = len({t for frame, _ in final for t in frame.track_ids.tolist()})
-    times.wall = time.perf_counter() - start
+    times.frames, times.wall = frames, time.perf_counter() - start  # the work of every rank per frame written
     log.info("%s: %d shards stitched: %d tracks matched across the boundaries, %d new", job.name, files.shards,
              stats["matched"], stats["new"])
     return SequenceResult(job.name, frames, people, tracks, times.wall, times, next(iter(results.values())),

@@ -79,9 +79,10 @@ def assert_same_up_to_ids(a_file, b_file):
 
 def test_plan_chunks_cuts_and_bad_overlap():
     plan = ShardPlan(100, 3, 10)
-    assert [plan.tracked(k) for k in range(3)] == [range(43), range(33, 76), range(66, 100)]
-    assert [plan.kept(k) for k in range(3)] == [range(38), range(38, 71), range(71, 100)]
-    assert plan.matched(0) == range(33, 43)
+    assert [plan.tracked(k) for k in range(3)] == [range(40), range(30, 70), range(60, 100)]  # 40 frames each
+    assert [plan.kept(k) for k in range(3)] == [range(35), range(35, 65), range(65, 100)]
+    assert plan.matched(0) == range(30, 40)
+    assert ShardPlan(100, 1, 2).tracked(0) == ShardPlan(100, 1, 2).kept(0) == range(100)
     with pytest.raises(Exception, match="longer than a chunk"):
         ShardPlan(100, 3, 34)
     with pytest.raises(Exception, match="at least 1"):
@@ -200,7 +201,8 @@ def test_a_failed_shard_is_named_and_nothing_is_written(clip, tmp_path, capsys):
     out = tmp_path / "out"
     code, _, err = run(capsys, frames, "-o", out, "--poses", clip["poses"], "--shards", 2, "--shard-overlap", 4)
     assert code != 0 and err.strip().count("\n") == 0, err
-    assert f"shard 2 of 2 (frames 24-{FRAMES - 1}) failed: " in err and "100x100" in err
+    second = ShardPlan(FRAMES, 2, 4).tracked(1)
+    assert f"shard 2 of 2 (frames {second.start}-{FRAMES - 1}) failed: " in err and "100x100" in err
     assert "nothing was written" in err
     assert not list(out.iterdir())
 

@@ -1,7 +1,7 @@
 """One video split across processes: the chunks each process tracks, and the stitching of their ids.
 
 ``ShardPlan`` cuts a video of N frames into K contiguous chunks; chunk k tracks its own frames plus the first M
-frames of the next chunk (the overlap), decoding from its start. Two neighbouring chunks therefore both track the
+frames of the next chunk (the overlap), decoding from its start; every chunk tracks the same number of frames. Two neighbouring chunks therefore both track the
 M overlap frames: the earlier one continuously, the later one from a standing start (no queue of earlier frames,
 no propagated joints). The joined output takes the earlier chunk's poses up to the middle of the overlap (the cut)
 and the later chunk's from there on, so each chunk's tracker has had M/2 frames to settle on the frames it gives.
@@ -57,7 +57,9 @@ class ShardPlan:
                                  "--shard-overlap or fewer --shards")
 
     def start(self, k: int) -> int:
-        return min(k, self.shards) * self.frames // self.shards
+        """Chunk ``k``'s first frame. Every chunk tracks the same number of frames, (N + (K - 1) M) / K: the
+        last has no overlap to track, so it takes M/K frames more of its own, and no rank waits for another."""
+        return self.frames if k >= self.shards else k * (self.frames - self.overlap) // self.shards
 
     def tracked(self, k: int) -> range:
         """The frames chunk ``k`` tracks: its own and the next chunk's first ``overlap``."""

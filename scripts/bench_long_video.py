@@ -63,6 +63,9 @@ def main() -> None:
     parser.add_argument("--launcher", choices=["torchrun", "shards"], default="torchrun")
     parser.add_argument("--work", type=Path, default=None, help="Working folder (default: a temporary one).")
     parser.add_argument("--json", type=Path, default=None, help="Also write the numbers here.")
+    parser.add_argument("--reuse-single", type=Path, default=None, metavar="JSON",
+                        help="Take the single run (files in --work, times from this earlier --json) instead of "
+                             "running it again: for a second launcher on the same video.")
     args = parser.parse_args()
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_long_video."))
@@ -72,9 +75,12 @@ def main() -> None:
         timed([py, "-m", "posetrack", "synth", str(data), "--split", "val", "--sequences", "1", "--frames",
                str(args.frames), "--people", str(args.people), "--seed", str(args.seed)])
     video = next((data / "videos" / "val").glob("*.mp4"))
-    single, split = work / "single", work / f"shards{args.shards}"
+    single, split = work / "single", work / f"shards{args.shards}_{args.launcher}"
     runs = {}
-    runs["single"] = timed([py, "-m", "posetrack", "run", str(video), "-o", str(single), *DEMO])
+    if args.reuse_single:
+        runs["single"] = json.loads(args.reuse_single.read_text())["runs"]["single"]
+    else:
+        runs["single"] = timed([py, "-m", "posetrack", "run", str(video), "-o", str(single), *DEMO])
     print(f"single: {runs['single']['wall']:.1f} s wall, {runs['single']['cpu']:.1f} s CPU", flush=True)
     if args.launcher == "torchrun":
         cmd = [py, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(args.shards), "-m",

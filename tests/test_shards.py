@@ -15,9 +15,11 @@ from test_pipeline import video_facts, write_poses
 from posetrack.cli import main
 from posetrack.eval.agreement import id_agreement
 from posetrack.formats import posetrack18
+from posetrack.io import VideoWriter
 from posetrack.io.join import join_videos
 from posetrack.pipeline import Pipeline, SequenceJob, read_partial
 from posetrack.pipeline.sequence import SequenceOptions, SequenceRun
+from posetrack.pipeline.sharded import plan_for
 from posetrack.pipeline.shards import (
     Chunk,
     ShardPlan,
@@ -77,13 +79,25 @@ def assert_same_up_to_ids(a_file, b_file):
 
 def test_plan_chunks_cuts_and_bad_overlap():
     plan = ShardPlan(100, 3, 10)
-    assert [plan.tracked(k) for k in range(3)] == [range(43), range(33, 76), range(66, 100)]
-    assert [plan.kept(k) for k in range(3)] == [range(38), range(38, 71), range(71, 100)]
-    assert plan.matched(0) == range(38, 43)
+    assert [plan.tracked(k) for k in range(3)] == [range(40), range(30, 70), range(60, 100)]  # 40 frames each
+    assert [plan.kept(k) for k in range(3)] == [range(35), range(35, 65), range(65, 100)]
+    assert plan.matched(0) == range(30, 40)
+    assert ShardPlan(100, 1, 2).tracked(0) == ShardPlan(100, 1, 2).kept(0) == range(100)
     with pytest.raises(Exception, match="longer than a chunk"):
         ShardPlan(100, 3, 34)
     with pytest.raises(Exception, match="at least 1"):
         ShardPlan(100, 0, 10)
+
+
+def test_default_overlap_is_three_seconds_at_most_half_a_chunk(clip, tmp_path):
+    job = SequenceJob(clip["name"], str(clip["video"]))
+    assert plan_for(job, _config(), 2, None) == ShardPlan(FRAMES, 2, 12)  # 3 s = 75 frames > half of 24
+    assert plan_for(job, _config(), 2, 5) == ShardPlan(FRAMES, 2, 5)
+    long = tmp_path / "long.mp4"
+    with VideoWriter(long, 10, (32, 32)) as writer:
+        for _ in range(200):
+            writer.write(np.zeros((32, 32, 3), np.uint8))
+    assert plan_for(SequenceJob("long", str(long)), _config(), 2, None).overlap == 30  # 3 s at 10 fps
 
 
 def _chunks(clip, tmp_path, plan):
@@ -137,6 +151,7 @@ def test_stitching_real_tracks_gives_the_single_run(clip, tmp_path, capsys):
     assert [r["track_ids"] for r in records] == first_appearance(truth)
 
 
+@pytest.mark.slow
 def test_two_local_shards_write_what_one_process_writes(clip, tmp_path, capsys):
     """``--shards 2``: the same JSON as one process, one overlay with every frame, no file left behind."""
     single_dir = single(clip, tmp_path, capsys)
@@ -176,6 +191,7 @@ def test_bad_shards_and_overlap_are_one_line(clip, tmp_path, capsys):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_a_failed_shard_is_named_and_nothing_is_written(clip, tmp_path, capsys):
     """An image folder whose last frame has another size: the second shard fails, the run writes nothing."""
     frames = tmp_path / clip["name"]
@@ -185,14 +201,13 @@ def test_a_failed_shard_is_named_and_nothing_is_written(clip, tmp_path, capsys):
     out = tmp_path / "out"
     code, _, err = run(capsys, frames, "-o", out, "--poses", clip["poses"], "--shards", 2, "--shard-overlap", 4)
     assert code != 0 and err.strip().count("\n") == 0, err
-    assert f"shard 2 of 2 (frames 24-{FRAMES - 1}) failed: " in err and "100x100" in err
+    second = ShardPlan(FRAMES, 2, 4).tracked(1)
+    assert f"shard 2 of 2 (frames {second.start}-{FRAMES - 1}) failed: " in err and "100x100" in err
     assert "nothing was written" in err
     assert not list(out.iterdir())
 
 
 def test_join_videos_remuxes_parts_of_one_encoder_setting(tmp_path):
-    from posetrack.io import VideoWriter
-
     frames = [np.full((48, 64, 3), 10 * i, np.uint8) for i in range(12)]
     parts = []
     for k, (a, b) in enumerate([(0, 5), (5, 12)]):

@@ -8,6 +8,8 @@
 * ``sequence``: ``SequenceRun``, one sequence's state and its frame loop.
 * ``feeds``: what each frame brings (detector boxes or given poses); ``inputs``: what a run reads (videos, image
   folders, PoseTrack sequences); ``outputs``: the crash-safe partial file and the final files streamed from it.
+* ``shards`` and ``sharded``: one video split across processes (torchrun ranks or ``posetrack run --shards K``),
+  each tracking a chunk plus an overlap, ids stitched on the overlap.
 * ``overlap``: flow, detector batches and overlay encoding on their own threads (``run.overlap``, same results);
   ``timing``: ms per frame of each stage.
 

@@ -3,7 +3,8 @@
 Each rank (``posetrack.distributed``) takes one chunk of ``ShardPlan`` (``posetrack.pipeline.shards``):
 
     1. track its frames and the overlap into ``OUT/.<name>.chunk<k>.partial.jsonl``;
-    2. every rank learns how every chunk went; rank 0 stitches the chunks into ``OUT/<name>.partial.jsonl``;
+    2. every rank learns how every chunk went; rank 0 stitches the chunks into
+       ``OUT/.<name>.stitched.partial.jsonl``;
     3. each rank draws the overlay of the frames it keeps from the stitched ids (``.<name>.chunk<k>.mp4``, in
        parallel); rank 0 joins the parts (``posetrack.io.join``: a remux, not a second encoding), then writes the
        final files from the stitched partial file exactly as a single run does (``finalize``).
@@ -21,6 +22,8 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from .. import distributed
 from ..errors import PosetrackError
@@ -71,6 +74,8 @@ class ShardFiles:
     def __init__(self, out_dir: Path, name: str, shards: int):
         self.out_dir, self.name, self.shards = out_dir, name, shards
         self.stop = out_dir / f".{name}.shards.stop"
+        # Not <name>.partial.jsonl: that is a single run's, which a later run may resume.
+        self.stitched = out_dir / f".{name}.stitched.partial.jsonl"
 
     def chunk_name(self, k: int) -> str:
         return f".{self.name}.chunk{k}"
@@ -107,7 +112,7 @@ def run_sharded(pipeline, job: SequenceJob, out_dir, options: ShardOptions, rank
         merged = None
         if ranks.is_main:
             merged = _step(files, lambda: merge_chunks(plan, [files.partial(i) for i in range(plan.shards)],
-                                                       paths.partial, job.name))
+                                                       files.stitched, job.name))
         stats = _outcomes(plan, ranks, merged)[0]
         if options.video:
             _outcomes(plan, ranks, _step(files, lambda: _draw_kept(pipeline.config, job, plan, files, k)))
@@ -129,7 +134,7 @@ def _clean(files: ShardFiles, ranks, k: int) -> None:
     files.remove([k])
     if ranks.is_main:
         files.stop.unlink(missing_ok=True)
-        OutputPaths(files.out_dir, files.name).partial.unlink(missing_ok=True)
+        files.stitched.unlink(missing_ok=True)
 
 
 def _step(files: ShardFiles, work):
@@ -166,7 +171,7 @@ def _draw_kept(config, job: SequenceJob, plan: ShardPlan, files: ShardFiles, k: 
     from ..viz import Trails
 
     v, kept = config.video, plan.kept(k)
-    final = FinalFrames(OutputPaths(files.out_dir, job.name).partial, config.post)
+    final = FinalFrames(files.stitched, config.post)
     trails = Trails(v.trails) if v.trails > 0 else None
     opened = open_frames(job, config.run.folder_fps, config.run.read_ahead)
     with contextlib.closing(opened):
@@ -179,6 +184,9 @@ def _draw_kept(config, job: SequenceJob, plan: ShardPlan, files: ShardFiles, k: 
                     break
                 while index < decoded.index:
                     index, (frame, _) = index + 1, next(people)
+                    if trails is not None and index < kept.start:  # an earlier part's frame: its trails go on
+                        boxes = np.asarray(frame.boxes, np.float32).reshape(-1, 4)
+                        trails.update(frame.track_ids, (boxes[:, :2] + boxes[:, 2:]) / 2)
                 _draw_and_write(w, decoded.image, frame, v, trails)
     return True
 
@@ -198,11 +206,11 @@ def _finish(config, where, options: ShardOptions, outcomes: list, stats_start) -
                               config.video.preset)
             log.debug("%s: overlay parts joined by %s", paths.video, how)
         results = paths.results(output_formats(options.output_format))
-        final = finalize(paths.partial, results, config.post)
+        final = finalize(files.stitched, results, config.post)
         frames = final.count()
         people = sum(len(frame) for frame, _ in final)
         tracks = len({t for frame, _ in final for t in frame.track_ids.tolist()})
-    times.wall = time.perf_counter() - start
+    times.frames, times.wall = frames, time.perf_counter() - start  # the work of every rank per frame written
     log.info("%s: %d shards stitched: %d tracks matched across the boundaries, %d new", job.name, files.shards,
              stats["matched"], stats["new"])
     return SequenceResult(job.name, frames, people, tracks, times.wall, times, next(iter(results.values())),

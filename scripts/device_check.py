@@ -49,7 +49,7 @@ def parts(work: Path, cuda: bool) -> list[tuple[str, list[str], int]]:
     pipeline = [PY, str(ROOT / "scripts" / "bench_pipeline.py"), "--configs", "paper", "--workdir", str(work)]
     if not cuda:
         return [("bench_pose R18 128x96 (CPU, short)", pose + ["--depth", "18", "--input", "128x96", "--batches", "8",
-                                                            "--boxes", "8"], 120)]
+                                                            "--boxes", "8"], 240)]
     torchrun = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "posetrack",
                 "batch", str(work / "synth"), "--split", "val", "-o", str(work / "torchrun_out"), "--eval",
                 "--pose-weights", "demo", "--detector-weights", "demo", "--set",

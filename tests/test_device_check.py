@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this is the check's CPU behaviour")
 def test_without_cuda_the_gpu_parts_are_skipped_and_said_so(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "device_check.py"), "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "no CUDA device: running the CPU-safe parts only"
     report = json.loads((tmp_path / "device_report.json").read_text())

@@ -83,6 +83,8 @@ def test_plan_chunks_cuts_and_bad_overlap():
     assert [plan.kept(k) for k in range(3)] == [range(35), range(35, 65), range(65, 100)]
     assert plan.matched(0) == range(30, 40)
     assert ShardPlan(100, 1, 2).tracked(0) == ShardPlan(100, 1, 2).kept(0) == range(100)
+    aligned = ShardPlan(1000, 2, 75, align=5)  # 462 -> 460: re-linking samples colours on the same frames
+    assert [aligned.tracked(k) for k in range(2)] == [range(535), range(460, 1000)]
     with pytest.raises(Exception, match="longer than a chunk"):
         ShardPlan(100, 3, 34)
     with pytest.raises(Exception, match="at least 1"):
@@ -91,8 +93,8 @@ def test_plan_chunks_cuts_and_bad_overlap():
 
 def test_default_overlap_is_three_seconds_at_most_half_a_chunk(clip, tmp_path):
     job = SequenceJob(clip["name"], str(clip["video"]))
-    assert plan_for(job, _config(), 2, None) == ShardPlan(FRAMES, 2, 12)  # 3 s = 75 frames > half of 24
-    assert plan_for(job, _config(), 2, 5) == ShardPlan(FRAMES, 2, 5)
+    assert plan_for(job, _config(), 2, None) == ShardPlan(FRAMES, 2, 12, 5)  # 3 s = 75 frames > half of 24
+    assert plan_for(job, _config(), 2, 5) == ShardPlan(FRAMES, 2, 5, 5)
     long = tmp_path / "long.mp4"
     with VideoWriter(long, 10, (32, 32)) as writer:
         for _ in range(200):
@@ -201,7 +203,7 @@ def test_a_failed_shard_is_named_and_nothing_is_written(clip, tmp_path, capsys):
     out = tmp_path / "out"
     code, _, err = run(capsys, frames, "-o", out, "--poses", clip["poses"], "--shards", 2, "--shard-overlap", 4)
     assert code != 0 and err.strip().count("\n") == 0, err
-    second = ShardPlan(FRAMES, 2, 4).tracked(1)
+    second = ShardPlan(FRAMES, 2, 4, align=5).tracked(1)
     assert f"shard 2 of 2 (frames {second.start}-{FRAMES - 1}) failed: " in err and "100x100" in err
     assert "nothing was written" in err
     assert not list(out.iterdir())

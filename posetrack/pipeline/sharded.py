@@ -57,7 +57,11 @@ def plan_for(job: SequenceJob, config, shards: int, overlap: int | None) -> Shar
         frames = info.num_frames if info.num_frames is not None else _count_frames(info.path)
     if overlap is None:
         overlap = max(2, min(round(DEFAULT_OVERLAP_SECONDS * float(info.fps)), frames // max(shards, 1) // 2))
-    return ShardPlan(frames, shards, overlap)
+    # Re-linking samples each track's colours every relink_sample_every frames of its tracker's count: a chunk
+    # starting off that beat would sample other frames than one run does, and re-link differently.
+    tracker = config.tracker
+    align = tracker.relink_sample_every if tracker.relink_seconds > 0 else 1
+    return ShardPlan(frames, shards, overlap, max(1, align))
 
 
 def _count_frames(path: str) -> int:

@@ -43,6 +43,7 @@ class ShardPlan:
     frames: int
     shards: int
     overlap: int
+    align: int = 1  # chunks start at multiples of this (the tracker's periodic work falls on the same frames)
 
     def __post_init__(self):
         if self.shards < 1:
@@ -59,7 +60,9 @@ class ShardPlan:
     def start(self, k: int) -> int:
         """Chunk ``k``'s first frame. Every chunk tracks the same number of frames, (N + (K - 1) M) / K: the
         last has no overlap to track, so it takes M/K frames more of its own, and no rank waits for another."""
-        return self.frames if k >= self.shards else k * (self.frames - self.overlap) // self.shards
+        if k >= self.shards:
+            return self.frames
+        return k * (self.frames - self.overlap) // self.shards // self.align * self.align
 
     def tracked(self, k: int) -> range:
         """The frames chunk ``k`` tracks: its own and the next chunk's first ``overlap``."""

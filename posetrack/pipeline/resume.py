@@ -1,12 +1,12 @@
 """Resuming a killed run in the middle of its video, with results byte-identical to a run never stopped.
 
-Every ``run.snapshot_every`` frames (rounded up to whole detector batches) a ``SequenceRun`` records a point it can
-resume from, ``OUT/.<name>.resume.npz``: the tracker's complete state (``track.state``: the queue of the last
-``L_Q`` frames, live and lost tracks with their colours, the id counter, every re-link), the byte length of the
-partial file at that frame, the frames the overlay still holds back (re-linking may rename their ids for
-``settle_frames`` frames), the overlay's trails and smoother, and the overlay segments finished so far. The
-overlay is written in segments, each closed at a snapshot (``OUT/.<name>.mp4.segNNNN``), and joined into
-``OUT/<name>.mp4`` without re-encoding at the end (``io.join``).
+Every ``run.snapshot_every`` frames (rounded up to whole detector batches, ``detector.every`` included) a
+``SequenceRun`` records a point it can resume from, ``OUT/.<name>.resume.npz``: the tracker's complete state
+(``track.state``: the queue of the last ``L_Q`` frames, live and lost tracks with their colours, the id counter,
+every re-link), the byte length of the partial file at that frame, the frames the overlay still holds back
+(re-linking may rename their ids for ``settle_frames`` frames), the overlay's trails and smoother, and the
+overlay segments finished so far. The overlay is written in segments, each closed at a snapshot
+(``OUT/.<name>.mp4.segNNNN``), and joined into ``OUT/<name>.mp4`` without re-encoding at the end (``io.join``).
 
 A later run of the same source with the same settings finds the partial file and the snapshot, cuts the partial
 file back to the snapshot's frame, drops segments written after it, decodes again the frames the tracker and the
@@ -82,8 +82,12 @@ class Resume:
         self.identity = run_identity(run)
         every = run.config.run.snapshot_every
         batch = run.feed.batch_size if getattr(run.feed, "needs_pixels", False) else 1
-        # Snapshots fall between detector batches, so a resumed run's batches are the uninterrupted run's.
-        self.every = -(-every // batch) * batch if every > 0 else 0
+        # Snapshots fall between detector batches, so a resumed run's batches are the uninterrupted run's: a batch
+        # holds ``batch`` detected frames, one in ``detector.every``, and ends with the last of them
+        # (``feeds.detected_frames``).
+        self.stride = 1 if run.given else run.config.detector.every
+        group = batch * self.stride
+        self.every = -(-every // group) * group if every > 0 else 0
         self.segments: list[str] = []
         self.state = None if restart else self._load()
         if self.state is None:
@@ -180,8 +184,10 @@ class Resume:
 
     # ------------------------------------------------------------------ while running
 
-    def due(self, frames: int) -> bool:
-        return self.every > 0 and frames % self.every == 0
+    def due(self, frame_index: int) -> bool:
+        """Whether to snapshot after frame ``frame_index``: the last frame of a detector batch, every
+        ``snapshot_every`` frames."""
+        return self.every > 0 and (frame_index + self.stride) % self.every == 0
 
     def snapshot(self, run, frame_index: int, next_index: int) -> None:
         """Close the overlay segment (after the encoder caught up) and record the run's state at ``frame_index``."""

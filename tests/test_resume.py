@@ -287,3 +287,20 @@ def test_networks_and_detector_every_resume_after_a_whole_detector_batch(clip, t
     assert load_snapshot(out / f".{NAME}.resume.npz")["frame_index"] == 39  # every 21 frames: 18, 39
     assert cli(capsys, *args, "-o", str(out))[0] == 0
     assert (out / f"{NAME}.json").read_bytes() == (tmp_path / "whole" / f"{NAME}.json").read_bytes()
+
+
+def test_a_finished_sequence_killed_before_its_cleanup_leaves_nothing_behind(tmp_path):
+    """``posetrack batch`` skipping a sequence whose files were in place when the run was killed."""
+    from posetrack.pipeline import OutputPaths, remove_finished_leftovers
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    for name in ("clip.json", "clip.mp4", "clip.partial.jsonl", ".clip.resume.npz", ".clip.mp4.seg0000",
+                 ".clip.mp4.seg0001"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / ".clip.lock").write_text(f"{int(dead.stdout)} {socket.gethostname()}\n")
+    (tmp_path / ".other.lock").write_text(f"{os.getpid()} {socket.gethostname()}\n")  # a live run's: kept
+    remove_finished_leftovers(OutputPaths(tmp_path, "clip"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.lock", "clip.json", "clip.mp4"]
+    remove_finished_leftovers(OutputPaths(tmp_path, "other"))
+    assert (tmp_path / ".other.lock").exists()

@@ -29,6 +29,7 @@ from pathlib import Path
 from ..errors import PosetrackError
 from ..track import TrackedFrame
 from ..track.state import restore_tracker, tracker_state
+from .lock import OutputLock
 from .outputs import PartialWriter, read_partial
 from .snapshot import load_snapshot, save_snapshot
 
@@ -72,13 +73,29 @@ def run_identity(run) -> dict:
             "formats": list(run.formats)}
 
 
+def _segment_files(paths) -> list[Path]:
+    folder, name = paths.folder, paths.video.name
+    # The finished segments, and the temporary files of a segment a killed run was writing.
+    return sorted(folder.glob(f".{name}.seg*")) + sorted(folder.glob(f"..{name}.seg*.tmp"))
+
+
+def remove_finished_leftovers(paths) -> None:
+    """What a run killed after its final files were in place had still to remove: the partial file, the snapshot,
+    the overlay segments and its lock (``posetrack batch`` skipping a finished sequence)."""
+    paths.partial.unlink(missing_ok=True)
+    (paths.folder / f".{paths.name}.resume.npz").unlink(missing_ok=True)
+    for path in _segment_files(paths):
+        path.unlink(missing_ok=True)
+    OutputLock(paths.folder, paths.name).clear_stale()
+
+
 class Resume:
     """One run's snapshots: decides at the start whether to resume, records snapshots, finishes the overlay."""
 
     def __init__(self, run, restart: bool):
         paths = run.paths
         self.paths = paths
-        self.snapshot_file = paths.folder / f".{paths.name}.resume.npz"
+        self.snapshot_file = paths.folder / f".{paths.name}.resume.npz"  # as in remove_finished_leftovers
         self.identity = run_identity(run)
         every = run.config.run.snapshot_every
         batch = run.feed.batch_size if getattr(run.feed, "needs_pixels", False) else 1
@@ -129,9 +146,7 @@ class Resume:
         self.snapshot_file.unlink(missing_ok=True)
 
     def _segment_files(self) -> list[Path]:
-        folder, name = self.paths.folder, self.paths.video.name
-        # The finished segments, and the temporary files of a segment a killed run was writing.
-        return sorted(folder.glob(f".{name}.seg*")) + sorted(folder.glob(f"..{name}.seg*.tmp"))
+        return _segment_files(self.paths)
 
     def open_partial(self, header: dict) -> PartialWriter:
         header = {**header, "identity": self.identity}

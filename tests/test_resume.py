@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from test_pipeline import data, write_poses  # noqa: F401 - data is a fixture
+from test_pipeline import data, make_checkpoint, write_detections, write_poses  # noqa: F401 - data is a fixture
 
 from posetrack.cli import main
 from posetrack.formats import posetrack18
@@ -37,7 +37,9 @@ def clip(tmp_path_factory):
     write_dataset(str(base / "synth"), split="val", sequences=1, frames=FRAMES, people=5, seed=2, width=256,
                   height=192, fps=25.0, video=True, scenario="occlusion")
     poses = write_poses(base / "synth", base / "poses")
-    return {"video": base / "synth" / "videos" / "val" / f"{NAME}.mp4", "poses": poses / f"{NAME}.json"}
+    return {"video": base / "synth" / "videos" / "val" / f"{NAME}.mp4", "poses": poses / f"{NAME}.json",
+            "dets": write_detections(base / "synth", base / "dets") / f"{NAME}.json",
+            "ckpt": make_checkpoint(base / "tiny.pth")}
 
 
 def run_args(clip, out, *extra) -> list[str]:
@@ -269,3 +271,36 @@ def test_locks_of_other_hosts_are_respected_empty_old_ones_taken_over(tmp_path):
     with OutputLock(tmp_path, "clip"):
         assert lock.read_text() == f"{os.getpid()} {socket.gethostname()}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_networks_and_detector_every_resume_after_a_whole_detector_batch(clip, tmp_path, capsys, monkeypatch):
+    """Detector boxes (one frame in 3, ``detector.every``) + a pose network: a snapshot falls after the last frame
+    of a detector batch, so the resumed run's batches and results are the uninterrupted run's."""
+    args = ["run", str(clip["video"]), "--detections", str(clip["dets"]), "--pose-weights", str(clip["ckpt"]),
+            "--device", "cpu", "--no-video", "--quiet", "--set", "pose.flip_test=false", "--set", "detector.every=3",
+            "--set", "run.snapshot_every=20"]
+    assert cli(capsys, *args, "-o", str(tmp_path / "whole"))[0] == 0
+    out = tmp_path / "stopped"
+    with monkeypatch.context() as m:
+        _stop_at(m, 45)
+        assert cli(capsys, *args, "-o", str(out))[0] == 130
+    assert load_snapshot(out / f".{NAME}.resume.npz")["frame_index"] == 39  # every 21 frames: 18, 39
+    assert cli(capsys, *args, "-o", str(out))[0] == 0
+    assert (out / f"{NAME}.json").read_bytes() == (tmp_path / "whole" / f"{NAME}.json").read_bytes()
+
+
+def test_a_finished_sequence_killed_before_its_cleanup_leaves_nothing_behind(tmp_path):
+    """``posetrack batch`` skipping a sequence whose files were in place when the run was killed."""
+    from posetrack.pipeline import OutputPaths, remove_finished_leftovers
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    for name in ("clip.json", "clip.mp4", "clip.partial.jsonl", ".clip.resume.npz", ".clip.mp4.seg0000",
+                 ".clip.mp4.seg0001"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / ".clip.lock").write_text(f"{int(dead.stdout)} {socket.gethostname()}\n")
+    (tmp_path / ".other.lock").write_text(f"{os.getpid()} {socket.gethostname()}\n")  # a live run's: kept
+    remove_finished_leftovers(OutputPaths(tmp_path, "clip"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.lock", "clip.json", "clip.mp4"]
+    remove_finished_leftovers(OutputPaths(tmp_path, "other"))
+    assert (tmp_path / ".other.lock").exists()

@@ -20,9 +20,10 @@ from .engine import Pipeline, tracker_config
 from .estimate import PoseStage, load_estimator
 from .inputs import SequenceJob, discover_jobs, open_frames
 from .outputs import OutputPaths, ensure_writable, read_partial, refuse_replacing_input
+from .resume import remove_finished_leftovers
 from .sequence import SequenceResult, SequenceRun
 from .timing import STAGES, StageTimes
 
 __all__ = ["OutputPaths", "Pipeline", "PoseStage", "STAGES", "SequenceJob", "SequenceResult", "SequenceRun",
            "StageTimes", "discover_jobs", "ensure_writable", "load_estimator", "open_frames", "read_partial",
-           "refuse_replacing_input", "tracker_config"]
+           "refuse_replacing_input", "remove_finished_leftovers", "tracker_config"]

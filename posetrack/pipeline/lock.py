@@ -89,6 +89,12 @@ class OutputLock:
                              f"({self.path}); wait for it, choose another folder with -o, or delete {self.path} "
                              "if that run is gone")
 
+    def clear_stale(self) -> None:
+        """Remove the lock if the run that made it is gone (a lock of a live run stays)."""
+        stale = self._content()
+        if stale is not None and self._stale():
+            self._take_over(stale)
+
     def _take_over(self, stale: str | None) -> None:
         """Move a dead run's lock aside, then create ours with O_EXCL (the caller's next try). If what was moved
         is not the dead run's lock (a run taking it over at the same moment made its own meanwhile), it goes

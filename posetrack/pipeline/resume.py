@@ -1,12 +1,12 @@
 """Resuming a killed run in the middle of its video, with results byte-identical to a run never stopped.
 
-Every ``run.snapshot_every`` frames (rounded up to whole detector batches) a ``SequenceRun`` records a point it can
-resume from, ``OUT/.<name>.resume.npz``: the tracker's complete state (``track.state``: the queue of the last
-``L_Q`` frames, live and lost tracks with their colours, the id counter, every re-link), the byte length of the
-partial file at that frame, the frames the overlay still holds back (re-linking may rename their ids for
-``settle_frames`` frames), the overlay's trails and smoother, and the overlay segments finished so far. The
-overlay is written in segments, each closed at a snapshot (``OUT/.<name>.mp4.segNNNN``), and joined into
-``OUT/<name>.mp4`` without re-encoding at the end (``io.join``).
+Every ``run.snapshot_every`` frames (rounded up to whole detector batches, ``detector.every`` included) a
+``SequenceRun`` records a point it can resume from, ``OUT/.<name>.resume.npz``: the tracker's complete state
+(``track.state``: the queue of the last ``L_Q`` frames, live and lost tracks with their colours, the id counter,
+every re-link), the byte length of the partial file at that frame, the frames the overlay still holds back
+(re-linking may rename their ids for ``settle_frames`` frames), the overlay's trails and smoother, and the
+overlay segments finished so far. The overlay is written in segments, each closed at a snapshot
+(``OUT/.<name>.mp4.segNNNN``), and joined into ``OUT/<name>.mp4`` without re-encoding at the end (``io.join``).
 
 A later run of the same source with the same settings finds the partial file and the snapshot, cuts the partial
 file back to the snapshot's frame, drops segments written after it, decodes again the frames the tracker and the
@@ -29,6 +29,7 @@ from pathlib import Path
 from ..errors import PosetrackError
 from ..track import TrackedFrame
 from ..track.state import restore_tracker, tracker_state
+from .lock import OutputLock
 from .outputs import PartialWriter, read_partial
 from .snapshot import load_snapshot, save_snapshot
 
@@ -72,18 +73,38 @@ def run_identity(run) -> dict:
             "formats": list(run.formats)}
 
 
+def _segment_files(paths) -> list[Path]:
+    folder, name = paths.folder, paths.video.name
+    # The finished segments, and the temporary files of a segment a killed run was writing.
+    return sorted(folder.glob(f".{name}.seg*")) + sorted(folder.glob(f"..{name}.seg*.tmp"))
+
+
+def remove_finished_leftovers(paths) -> None:
+    """What a run killed after its final files were in place had still to remove: the partial file, the snapshot,
+    the overlay segments and its lock (``posetrack batch`` skipping a finished sequence)."""
+    paths.partial.unlink(missing_ok=True)
+    (paths.folder / f".{paths.name}.resume.npz").unlink(missing_ok=True)
+    for path in _segment_files(paths):
+        path.unlink(missing_ok=True)
+    OutputLock(paths.folder, paths.name).clear_stale()
+
+
 class Resume:
     """One run's snapshots: decides at the start whether to resume, records snapshots, finishes the overlay."""
 
     def __init__(self, run, restart: bool):
         paths = run.paths
         self.paths = paths
-        self.snapshot_file = paths.folder / f".{paths.name}.resume.npz"
+        self.snapshot_file = paths.folder / f".{paths.name}.resume.npz"  # as in remove_finished_leftovers
         self.identity = run_identity(run)
         every = run.config.run.snapshot_every
         batch = run.feed.batch_size if getattr(run.feed, "needs_pixels", False) else 1
-        # Snapshots fall between detector batches, so a resumed run's batches are the uninterrupted run's.
-        self.every = -(-every // batch) * batch if every > 0 else 0
+        # Snapshots fall between detector batches, so a resumed run's batches are the uninterrupted run's: a batch
+        # holds ``batch`` detected frames, one in ``detector.every``, and ends with the last of them
+        # (``feeds.detected_frames``).
+        self.stride = 1 if run.given else run.config.detector.every
+        group = batch * self.stride
+        self.every = -(-every // group) * group if every > 0 else 0
         self.segments: list[str] = []
         self.state = None if restart else self._load()
         if self.state is None:
@@ -125,9 +146,7 @@ class Resume:
         self.snapshot_file.unlink(missing_ok=True)
 
     def _segment_files(self) -> list[Path]:
-        folder, name = self.paths.folder, self.paths.video.name
-        # The finished segments, and the temporary files of a segment a killed run was writing.
-        return sorted(folder.glob(f".{name}.seg*")) + sorted(folder.glob(f"..{name}.seg*.tmp"))
+        return _segment_files(self.paths)
 
     def open_partial(self, header: dict) -> PartialWriter:
         header = {**header, "identity": self.identity}
@@ -180,8 +199,10 @@ class Resume:
 
     # ------------------------------------------------------------------ while running
 
-    def due(self, frames: int) -> bool:
-        return self.every > 0 and frames % self.every == 0
+    def due(self, frame_index: int) -> bool:
+        """Whether to snapshot after frame ``frame_index``: the last frame of a detector batch, every
+        ``snapshot_every`` frames."""
+        return self.every > 0 and (frame_index + self.stride) % self.every == 0
 
     def snapshot(self, run, frame_index: int, next_index: int) -> None:
         """Close the overlay segment (after the encoder caught up) and record the run's state at ``frame_index``."""

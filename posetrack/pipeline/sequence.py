@@ -210,7 +210,7 @@ class SequenceRun:
                 self.people += len(tracked)
                 self.track_ids.update(tracked.track_ids.tolist())
                 bar.update(1)
-                if self.resume.due(self.frames):
+                if self.resume.due(frame.index):
                     self.resume.snapshot(self, frame.index, next_index)
         while self.held:
             self._draw(*self.held.popleft()[:2])

@@ -21,7 +21,8 @@ import click
 from ..config import PipelineConfig, output_formats
 from ..errors import PosetrackError
 from .. import distributed
-from ..pipeline import OutputPaths, StageTimes, discover_jobs, ensure_writable, refuse_replacing_input
+from ..pipeline import (OutputPaths, StageTimes, discover_jobs, ensure_writable, refuse_replacing_input,
+                        remove_finished_leftovers)
 
 log = logging.getLogger("posetrack.run")
 
@@ -95,7 +96,7 @@ def _run_jobs(pipeline, jobs, out_dir, outputs, overwrite, quiet, ranks):
         paths = OutputPaths(Path(out_dir), job.name)
         if not overwrite and paths.is_done(video, formats):
             # A run killed after its final files were renamed into place, before it removed its partial file.
-            paths.partial.unlink(missing_ok=True)
+            remove_finished_leftovers(paths)
             outcomes.append(Outcome(job.name, "skipped"))
             say(f"{prefix}skipped {job.name}: {paths.json.name} exists (--overwrite redoes it)")
             continue

@@ -6,7 +6,9 @@ Files that no network touched (given poses, their tracking and evaluation) must 
 come from the demo networks are compared number by number: the same torch release gives last-digit differences on
 CPUs with other vector units (an AVX-512 machine against an AMD EPYC one: 275.2261 against 275.2259), so there every
 string, integer, key and list length must be equal and every float equal to 1e-3 relative (or 2e-3 absolute: the
-files round to 3 or 4 decimals)."""
+files round to 3 or 4 decimals). On a CPU without AVX-512 the heatmap peak of a joint or two moves to the
+neighbouring cell (a 2 px move in a 1,800-joint file): up to 0.5% of the joint coordinates may differ by up to
+8 px; scores, boxes and metrics may not."""
 from __future__ import annotations
 
 import gzip
@@ -20,6 +22,8 @@ import golden
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 NETWORK = ("run_detect_", "eval_detect_", "demo_")
+JOINT_KEYS = ("/keypoints[", "/x[", "/y[")  # a joint's coordinate in PoseTrack 2018 / COCO, and 2017 files
+PEAK_MOVES, PEAK_PX = 0.005, 8.0
 
 
 def differences(new, old, where: str = "") -> list[str]:
@@ -39,12 +43,45 @@ def differences(new, old, where: str = "") -> list[str]:
     return [] if new == old else [f"{where}: {new!r} != {old!r}"]
 
 
+def count_floats(value) -> int:
+    if isinstance(value, dict):
+        return sum(count_floats(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(count_floats(v) for v in value)
+    return int(isinstance(value, float))
+
+
+def beyond_peak_moves(found: list[str], new) -> list[str]:
+    """``found`` less the few joint coordinates that moved to a neighbouring heatmap cell (see the docstring)."""
+    moved = []
+    for line in found:
+        where, _, pair = line.rpartition(": ")
+        a, _, b = pair.partition(" != ")
+        try:
+            close = abs(float(a) - float(b)) <= PEAK_PX
+        except ValueError:
+            close = False
+        if close and any(key in where for key in JOINT_KEYS):
+            moved.append(line)
+    if len(moved) > PEAK_MOVES * count_floats(new):
+        return found
+    return [line for line in found if line not in moved]
+
+
 def test_differences_sees_what_matters():
     assert differences({"a": [1.0001, "x", 3]}, {"a": [1.0, "x", 3]}) == []
     assert differences({"a": [1.1]}, {"a": [1.0]}) == ["/a[0]: 1.1 != 1.0"]
     assert differences({"a": [1, 2]}, {"a": [1]}) == ["/a: 2 items, recorded 1"]
     assert differences({"a": 5}, {"a": 6}) == ["/a: 5 != 6"]
     assert differences({"a": 1}, {"b": 1}) == [": keys ['a', 'b']"]
+    many = {"keypoints": [float(i) for i in range(400)], "score": 0.5}
+    one_moved = {**many, "keypoints": [2.0 + i if i == 7 else float(i) for i in range(400)]}
+    assert beyond_peak_moves(differences(one_moved, many), one_moved) == []
+    assert beyond_peak_moves(differences({**one_moved, "score": 0.6}, many), one_moved) == ["/score: 0.6 != 0.5"]
+    far = {**many, "keypoints": [20.0 + i if i == 7 else float(i) for i in range(400)]}
+    assert beyond_peak_moves(differences(far, many), far) == ["/keypoints[7]: 27.0 != 7.0"]
+    three_moved = {**many, "keypoints": [2.0 + i if i < 3 else float(i) for i in range(400)]}
+    assert len(beyond_peak_moves(differences(three_moved, many), three_moved)) == 3
 
 
 @pytest.mark.slow
@@ -56,7 +93,8 @@ def test_outputs_equal_the_recorded_ones(tmp_path):
     for name, path in written.items():
         old = gzip.decompress((GOLDEN / f"{name}.gz").read_bytes())
         if name.startswith(NETWORK):
-            found = differences(json.loads(path.read_bytes()), json.loads(old))
+            new = json.loads(path.read_bytes())
+            found = beyond_peak_moves(differences(new, json.loads(old)), new)
             if found:
                 different[name] = found[:5]
         elif path.read_bytes() != old:

@@ -111,10 +111,12 @@ class Relinker:
         c = self.c
         young = np.array([tid in self.live and not self.live[tid].relinked
                           and self.frame_index - self.live[tid].born < self.young for tid in ids.tolist()], bool)
+        if frame is None or not young.any():  # most frames: no young track, nothing to compare
+            return {}
         # Besides the lost tracks: live ones not seen in this frame. Algorithm 1 sometimes fails to match a person
         # it saw a moment ago (half hidden, few joints in common); the track is still in the queue, not lost.
         pool = {**{t: s for t, s in self.live.items() if s.unseen and s.appearance is not None}, **self.lost}
-        if not pool or frame is None or not young.any():
+        if not pool:
             return {}
         rows = np.flatnonzero(young)
         centres, heights = pose_geometry(keypoints[rows], boxes[rows], c.joint_min_score)

@@ -47,6 +47,25 @@ def test_a_one_colour_frame_fills_one_bin_of_every_region_shown(bgr, expected):
         0, len(REGIONS), BINS)
 
 
+def test_every_colour_lands_in_its_bin():
+    # 640 people side by side, each on a tile of one colour (random, plus greys and the pure hues): the bin
+    # arithmetic of colour_histograms (a hue table and shifts) against hsv_bin's plain formula.
+    rng = np.random.default_rng(0)
+    colours = np.concatenate([rng.integers(0, 256, (600, 3)), np.repeat(np.arange(0, 256, 32), 3).reshape(-1, 3),
+                              np.eye(3, dtype=int).repeat(2, 0).reshape(-1, 3)[::2] * 255,
+                              [[0, 255, 255], [255, 0, 255], [255, 255, 0]] * 9]).astype(np.uint8)[:640]
+    small = pose() * [0.25, 0.25, 1]
+    frame = np.zeros((32 * 60, 20 * 55, 3), np.uint8)
+    poses = []
+    for i, bgr in enumerate(colours):
+        y, x = divmod(i, 20)
+        frame[y * 60:(y + 1) * 60, x * 55:(x + 1) * 55] = bgr
+        poses.append(small[0] + [x * 55 + 2, y * 60 + 2, 0])
+    hist = colour_histograms(frame, np.stack(poses))
+    assert [int(h.argmax()) for h in hist[:, 0]] == [hsv_bin(c) for c in colours]
+    assert (hist.max(-1) == 1).all()  # every region of every tile: one colour, one bin
+
+
 def test_regions_see_the_clothes_the_pose_locates():
     seq = make_sequence(seed=0, frames=1, people=1, noise=0, enter_leave=False)
     frame, gt = seq.frames[0], seq.gt.frames[0]

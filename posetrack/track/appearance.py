@@ -28,11 +28,11 @@ _LIMBS = {"upper_arm": ("shoulder", "elbow"), "forearm": ("elbow", "wrist"), "th
           "shin": ("knee", "ankle")}
 HSV_BINS = (16, 4, 4)  # hue (OpenCV's 0-179), saturation, value
 BINS = int(np.prod(HSV_BINS))
-# Each HSV channel's value -> its share of the bin index, one table per channel for cv2.LUT: the bin of a pixel is
-# the sum of its three entries, (h * 16 // 180) * 16 + (s * 4 // 256) * 4 + v * 4 // 256 (at most 255: uint8).
-_BIN_LUT = np.stack([np.minimum(np.arange(256) * HSV_BINS[0] // 180, HSV_BINS[0] - 1) * HSV_BINS[1] * HSV_BINS[2],
-                     np.arange(256) * HSV_BINS[1] // 256 * HSV_BINS[2],
-                     np.arange(256) * HSV_BINS[2] // 256], -1).astype(np.uint8).reshape(1, 256, 3)
+# A pixel's bin is (h * 16 // 180) * 16 + (s * 4 // 256) * 4 + v * 4 // 256 (OpenCV's 8-bit hue is 0-179), 0..255:
+# the hue's share from this table, the others by shifts (s >> 6, v >> 6); a region label adds label * 256.
+_HUE_SHARE = (np.minimum(np.arange(256) * HSV_BINS[0] // 180, HSV_BINS[0] - 1) * HSV_BINS[1] * HSV_BINS[2]).astype(
+    np.uint8)
+assert HSV_BINS[1:] == (4, 4) and BINS == 256, "the shifts in colour_histograms assume 4 x 4 bins"
 TORSO_SHRINK = 0.15    # the torso quadrilateral is shrunk this much toward its centre
 LIMB_WIDTH = 0.15      # limb line width, as a fraction of the torso length (shoulder midpoint to hip midpoint)
 
@@ -51,51 +51,54 @@ def colour_histograms(frame: np.ndarray, keypoints: np.ndarray, *, min_score: fl
     """``(N, len(REGIONS), BINS)`` float32 HSV histograms of each pose's body regions in a BGR ``frame``;
     ``stride`` > 1 counts every ``stride``-th pixel in each direction (a colour distribution barely changes, the
     work falls by ``stride`` squared)."""
-    kpts = np.asarray(keypoints, np.float32).reshape(-1, get_layout(layout).num_joints, 3)
     lay = get_layout(layout)
-    out = np.zeros((len(kpts), len(REGIONS), BINS), np.float32)
+    kpts = np.asarray(keypoints, np.float32).reshape(-1, lay.num_joints, 3)
+    counts = np.zeros((len(kpts), len(REGIONS), BINS), np.float32)
+    if not len(kpts):
+        return counts
     h, w = frame.shape[:2]
-    shoulders = [lay.index("left_shoulder"), lay.index("right_shoulder")]
-    hips = [lay.index("left_hip"), lay.index("right_hip")]
+    torso = [lay.index(name) for name in ("left_shoulder", "right_shoulder", "right_hip", "left_hip")]
     limbs = _limb_segments(lay)
-    for n, pose in enumerate(kpts):
-        ok = pose[:, 2] >= min_score
-        if ok.sum() < 2:
-            continue
-        xy = pose[:, :2]
-        lo = np.floor(xy[ok].min(0)).astype(int) - 2
-        hi = np.ceil(xy[ok].max(0)).astype(int) + 3
-        x0, y0 = max(lo[0], 0), max(lo[1], 0)
-        x1, y1 = min(hi[0], w), min(hi[1], h)
-        if x1 <= x0 or y1 <= y0:
+    # Everything but the drawing and the counting is done for all poses at once: the patch around each pose's
+    # confident joints, the joints in its pixels (1/16 px for OpenCV's shift=4), the shrunk torso quadrilateral.
+    ok = kpts[..., 2] >= min_score
+    xy = kpts[..., :2]
+    lo = np.floor(np.where(ok[..., None], xy, np.inf).min(1)).clip(-1e9, 1e9).astype(np.int64) - 2
+    hi = np.ceil(np.where(ok[..., None], xy, -np.inf).max(1)).clip(-1e9, 1e9).astype(np.int64) + 3
+    corner = np.maximum(lo, 0)
+    end = np.minimum(hi, [w, h])
+    local = (xy - corner[:, None].astype(np.float32)) / stride
+    quad = local[:, torso]
+    centre = quad.sum(1, keepdims=True) * 0.25
+    quads = np.ascontiguousarray(np.round((centre + (quad - centre) * (1 - TORSO_SHRINK)) * 16), np.int32)
+    torso_ok = ok[:, torso].all(1).tolist()
+    mid = (quad[:, 0] + quad[:, 1]) / 2 - (quad[:, 3] + quad[:, 2]) / 2
+    # Without the whole torso, the limbs' scale comes from the person's joint extent.
+    extent = 0.3 * (np.where(ok[..., None], xy, -np.inf).max(1) - np.where(ok[..., None], xy, np.inf).min(1)).max(1)
+    scales = np.where(torso_ok, np.hypot(mid[:, 0], mid[:, 1]), extent).tolist()
+    ends = np.round(local * 16).astype(np.int64).tolist()
+    boxes = np.concatenate([corner, end], 1).tolist()
+    oks = ok.tolist()
+    for n, (x0, y0, x1, y1) in enumerate(boxes):
+        if sum(oks[n]) < 2 or x1 <= x0 or y1 <= y0:
             continue
         labels = np.zeros((-(-(y1 - y0) // stride), -(-(x1 - x0) // stride)), np.uint8)
-        local = (xy - [x0, y0]) / stride
-        mid_s, mid_h = local[shoulders].mean(0), local[hips].mean(0)
-        torso_ok = ok[shoulders].all() and ok[hips].all()
-        # Without the whole torso, the limbs' scale comes from the person's joint extent.
-        scale = np.hypot(*(mid_s - mid_h)) if torso_ok else 0.3 * float(np.ptp(xy[ok], 0).max())
-        if torso_ok:
-            quad = local[[shoulders[0], shoulders[1], hips[1], hips[0]]]
-            centre = quad.mean(0)
-            cv2.fillConvexPoly(labels, np.round((centre + (quad - centre) * (1 - TORSO_SHRINK)) * 16).astype(
-                np.int32), 1, cv2.LINE_8, 4)
-        width = max(int(round(LIMB_WIDTH * scale)), 1)
+        if torso_ok[n]:
+            cv2.fillConvexPoly(labels, quads[n], 1, cv2.LINE_8, 4)
+        width = max(int(round(LIMB_WIDTH * scales[n])), 1)
         for region, a, b in limbs:
-            if ok[a] and ok[b]:
-                cv2.line(labels, tuple(np.round(local[a] * 16).astype(int).tolist()),
-                         tuple(np.round(local[b] * 16).astype(int).tolist()), region + 1, width, cv2.LINE_8, 4)
-        patch = frame[y0:y1:stride, x0:x1:stride]
-        shares = cv2.LUT(cv2.cvtColor(np.ascontiguousarray(patch), cv2.COLOR_BGR2HSV), _BIN_LUT)
-        bins = labels.astype(np.uint16) * BINS   # label 0: outside every region
-        bins += shares[..., 0]
-        bins += shares[..., 1]
-        bins += shares[..., 2]
-        counts = np.bincount(bins.ravel(), minlength=(len(REGIONS) + 1) * BINS)[BINS:]
-        counts = counts.reshape(len(REGIONS), BINS).astype(np.float32)
-        total = counts.sum(1, keepdims=True)
-        out[n] = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
-    return out
+            if oks[n][a] and oks[n][b]:
+                cv2.line(labels, ends[n][a], ends[n][b], region + 1, width, cv2.LINE_8, 4)
+        patch = np.ascontiguousarray(frame[y0:y1:stride, x0:x1:stride])
+        hue, sat, val = cv2.split(cv2.cvtColor(patch, cv2.COLOR_BGR2HSV))
+        code = cv2.LUT(hue, _HUE_SHARE)                 # the pixel's bin: hue share + saturation and value shares
+        code += (sat >> 6) << 2
+        code += val >> 6
+        code16 = labels.astype(np.uint16) << 8          # and its region: label * BINS (label 0: outside every region)
+        code16 |= code
+        counts[n] = np.bincount(code16.ravel(), minlength=(len(REGIONS) + 1) * BINS)[BINS:].reshape(-1, BINS)
+    total = counts.sum(-1, keepdims=True)
+    return np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
 
 
 def histogram_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -121,7 +124,12 @@ def blend(average: np.ndarray, new: np.ndarray, rate: float) -> np.ndarray:
     region only one of the two shows is taken from that one."""
     average, new = np.asarray(average, np.float32), np.asarray(new, np.float32)
     if average.ndim == 2:  # (REGIONS, BINS) histograms
-        has_a, has_n = average.sum(-1, keepdims=True) > 0, new.sum(-1, keepdims=True) > 0
-        mixed = (1 - rate) * average + rate * new
-        return np.where(has_a & has_n, mixed, np.where(has_n, new, average))
+        return blend_histograms(average, new, rate)
     return (1 - rate) * average + rate * new
+
+
+def blend_histograms(average: np.ndarray, new: np.ndarray, rate: float) -> np.ndarray:
+    """``blend`` of ``(..., REGIONS, BINS)`` histograms: many tracks' running averages in one step."""
+    has_a, has_n = average.sum(-1, keepdims=True) > 0, new.sum(-1, keepdims=True) > 0
+    mixed = (1 - rate) * average + rate * new
+    return np.where(has_a & has_n, mixed, np.where(has_n, new, average))

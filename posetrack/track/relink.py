@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config.tracker import TrackerConfig
-from .appearance import blend, colour_histograms, histogram_similarity
+from .appearance import blend_histograms, colour_histograms, histogram_similarity
 
 CAMERA_GRID = 32  # the dominant motion is the median of every 32nd flow vector in each direction
 STRIDE = 1        # colours from every pixel (2: a quarter of the work, but 3 IDF1 points fewer on the occlusion clips)
@@ -184,37 +184,44 @@ class Relinker:
             return
         centres, heights = pose_geometry(keypoints, boxes, c.joint_min_score)
         shown = (keypoints[..., 2] >= c.joint_threshold).mean(1)
-        visible = shown >= c.relink_visible_fraction
+        # Python scalars for the loop: indexing numpy arrays one element at a time costs more than the work.
+        heights_, shown_ = heights.tolist(), shown.tolist()
+        due_now = self.frame_index % c.relink_sample_every == 0
         sample = []
         for n, tid in enumerate(np.asarray(ids).tolist()):
             # A person half hidden shows a box too small and a centre that slides as the parts shown change:
             # size and motion are taken from fuller views only.
-            good = bool(shown[n] >= c.relink_visible_fraction / 2)
+            good = shown_[n] >= c.relink_visible_fraction / 2
             state = self.live.get(tid)
             if state is None:
-                state = TrackState(centres[n], float(heights[n]), born=self.frame_index, good=good, sized=good)
+                state = TrackState(centres[n], heights_[n], born=self.frame_index, good=good, sized=good)
             elif state.unseen and good and state.good:
                 # Own velocity over the frames since last seen, the camera's motion taken out (the state's
                 # centre moved with the camera meanwhile).
                 step = (centres[n] - state.center) / state.unseen
                 state.velocity = (0.7 * state.velocity + 0.3 * step).astype(np.float32)
             if good:
-                state.height, state.sized = float(heights[n]), True
+                state.height, state.sized = heights_[n], True
             elif not state.sized:
-                state.height = max(state.height, float(heights[n]))
+                state.height = max(state.height, heights_[n])
             state.center, state.good, state.unseen, state.lost = centres[n], good, 0, 0
             self.live[tid] = state
-            due = state.samples == 0 or self.frame_index % c.relink_sample_every == 0
             # A track not sampled yet takes a less visible pose rather than none: it could not be re-linked.
-            enough = visible[n] or (state.samples == 0 and good)
-            if frame is not None and enough and due:
+            enough = shown_[n] >= c.relink_visible_fraction or (state.samples == 0 and good)
+            if frame is not None and enough and (due_now or state.samples == 0):
                 sample.append(n)
         if sample:
             hist = colour_histograms(frame, keypoints[sample], min_score=c.joint_threshold, layout=c.layout,
                                      stride=STRIDE)
-            for n, h in zip(sample, hist):
-                state = self.live[int(ids[n])]
-                state.appearance = h if state.appearance is None else blend(state.appearance, h, 0.2)
+            states = [self.live[int(ids[n])] for n in sample]
+            known = [n for n, state in enumerate(states) if state.appearance is not None]
+            if known:  # one running-average step for all of them at once
+                mixed = blend_histograms(np.stack([states[n].appearance for n in known]), hist[known], 0.2)
+                for n, mix in zip(known, mixed):
+                    states[n].appearance = mix
+            for n, state in enumerate(states):
+                if state.appearance is None:
+                    state.appearance = hist[n]
                 state.samples += 1
 
     def forget_live(self, queued: set[int]) -> None:

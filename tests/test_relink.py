@@ -20,6 +20,8 @@ from posetrack.config import PipelineConfig, load_config
 from posetrack.errors import PosetrackError
 from posetrack.synth import make_sequence
 from posetrack.track import TABLE5, FlowTracker, TrackerConfig, relabel, track_sequence
+from posetrack.track.appearance import colour_histograms
+from posetrack.track.contest import contested, weigh_contested
 from posetrack.track.relink import camera_motion
 
 
@@ -200,6 +202,8 @@ def test_camera_motion_is_the_dominant_flow():
     ("relink_scale", 0.5, "relink_scale must be >= 1"),
     ("relink_min_similarity", 1.5, "relink_min_similarity must be in [0, 1]"),
     ("relink_sample_every", 0, "relink_sample_every must be >= 1"),
+    ("relink_contest_ratio", 1.2, "relink_contest_ratio must be in [0, 1]"),
+    ("relink_contest_power", -1, "relink_contest_power must be >= 0"),
 ])
 def test_bad_relink_settings_are_one_line_naming_the_key(key, value, message):
     with pytest.raises(PosetrackError) as err:
@@ -213,3 +217,35 @@ def test_the_paper_configs_and_table5_rows_track_as_the_paper():
         assert load_config(PipelineConfig, name).tracker.relink_seconds == 0
     assert all(row["relink_seconds"] == 0 for row in TABLE5.values())
     assert FlowTracker(TrackerConfig(relink_seconds=0)).relinker is None
+
+
+def test_contested_pairs_are_those_with_a_rival_nearly_as_similar():
+    sim = np.array([[0.90, 0.05, 0.00],    # track 0: pose 0 clearly
+                    [0.00, 0.80, 0.50],    # track 1: poses 1 and 2 alike (0.5 >= 0.5 * 0.8)
+                    [0.00, 0.45, 0.00]])   # track 2: pose 1 too, a rival of track 1 there (0.45 >= 0.5 * 0.8)
+    mask = contested(sim, threshold=0.1, ratio=0.5)
+    np.testing.assert_array_equal(mask, [[False, False, False], [False, True, True], [False, True, False]])
+    sim[2, 1] = 0.3                        # no longer a rival
+    np.testing.assert_array_equal(contested(sim, 0.1, 0.5), [[False] * 3, [False, True, True], [False] * 3])
+    assert not contested(sim, threshold=0.1, ratio=1.0 + 1e-9).any()
+
+
+def test_weighing_multiplies_only_contested_pairs_by_colour():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (200, 300, 3), np.uint8)
+    frame[:, :150] = (0, 0, 255)                 # left half red, right half blue
+    frame[:, 150:] = (255, 0, 0)
+    pose = np.zeros((17, 3), np.float32)
+    pose[:, 2] = 0.9
+    pose[:, 0] = np.linspace(20, 60, 17)
+    pose[:, 1] = np.linspace(20, 180, 17)
+    poses = np.stack([pose, pose + [200, 0, 0]])  # pose 0 on red, pose 1 on blue
+    config = TrackerConfig(relink_contest_ratio=0.5, relink_contest_power=1.0)
+    colours = colour_histograms(frame, poses, min_score=config.joint_threshold)
+    known = {7: colours[0], 8: colours[1]}       # track 7 wears red, track 8 blue
+    sim = np.array([[0.6, 0.7], [0.08, 0.05]], np.float32)  # both poses look like track 7's by pose alone
+    out = weigh_contested(sim, np.array([7, 8]), known.get, frame, poses, config)
+    assert out[0, 0] == pytest.approx(0.6) and out[0, 1] < 0.1  # red track: the blue pose no longer matches
+    assert out[1, 0] == sim[1, 0] and out[1, 1] == sim[1, 1]    # below the match threshold: untouched
+    off = dataclasses.replace(config, relink_contest_ratio=1.0)
+    np.testing.assert_array_equal(weigh_contested(sim, np.array([7, 8]), known.get, frame, poses, off), sim)

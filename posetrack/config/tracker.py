@@ -52,6 +52,8 @@ class TrackerConfig:
     relink_velocity_decay: float = 0.5  # a lost track's own velocity kept per second (0: stops at once)
     relink_sample_every: int = 5      # a live track's colours sampled every this many frames ...
     relink_visible_fraction: float = 0.7  # ... from poses with at least this share of joints confident
+    relink_contest_ratio: float = 0.5   # a match with a rival at least this fraction as similar ... (1: off)
+    relink_contest_power: float = 0.5   # ... has its similarity times colour similarity ** this (track/contest.py)
 
     def __post_init__(self):
         checks = [(self.flow in FLOWS, f"flow must be one of {', '.join(FLOWS)}, got {self.flow!r}"),
@@ -77,7 +79,11 @@ class TrackerConfig:
                   (int(self.relink_sample_every) >= 1,
                    f"relink_sample_every must be >= 1, got {self.relink_sample_every}"),
                   (0 <= self.relink_visible_fraction <= 1,
-                   f"relink_visible_fraction must be in [0, 1], got {self.relink_visible_fraction}")]
+                   f"relink_visible_fraction must be in [0, 1], got {self.relink_visible_fraction}"),
+                  (0 <= self.relink_contest_ratio <= 1,
+                   f"relink_contest_ratio must be in [0, 1] (1: off), got {self.relink_contest_ratio}"),
+                  (self.relink_contest_power >= 0,
+                   f"relink_contest_power must be >= 0 (0: off), got {self.relink_contest_power}")]
         for ok, what in checks:
             if not ok:
                 raise PosetrackError(f"tracker config: {what}")

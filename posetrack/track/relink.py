@@ -158,6 +158,11 @@ class Relinker:
             self.live[lost_id] = state
         return out
 
+    def appearance(self, track_id: int) -> np.ndarray | None:
+        """A live track's colour average (None: not sampled yet)."""
+        state = self.live.get(track_id)
+        return None if state is None else state.appearance
+
     def veto(self, frame: np.ndarray | None, ids: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
         """Rows whose match with a track not seen in the previous frame the colours contradict (a different
         person stepped into the place of one who is hidden)."""

@@ -31,6 +31,7 @@ from ..types import Frame
 from .flow import flow_from_config
 from .matching import IdCounter, assign_ids
 from .propagate import propagate_joints, propagated_boxes, unify_boxes
+from .contest import weigh_contested
 from .relink import Relinker, camera_motion
 from .similarity import Candidates, Similarity, make_similarity, pose_oks
 
@@ -195,6 +196,9 @@ class FlowTracker:
             similarity = np.asarray(self.similarity(candidates, keypoints, boxes), np.float32)
         else:
             similarity = np.zeros((len(candidates), len(keypoints)), np.float32)
+        if self.relinker is not None:  # look-alike poses told apart by their colours (contest.py)
+            similarity = weigh_contested(similarity, candidates.ids, self.relinker.appearance, self._frame,
+                                         keypoints, c)
         ids = assign_ids(candidates.ids, similarity, c.match_threshold, self._ids)
         if self.relinker is not None:
             ids = self._relink(ids, keypoints, boxes)

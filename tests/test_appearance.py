@@ -1,4 +1,6 @@
 """Appearance descriptors: colour histograms of the pose's body regions, their similarity, running averages."""
+import warnings
+
 import cv2
 import numpy as np
 import pytest
@@ -45,6 +47,11 @@ def test_a_one_colour_frame_fills_one_bin_of_every_region_shown(bgr, expected):
     off = pose() + [1000, 0, 0]
     assert not colour_histograms(frame, off).any() and colour_histograms(frame, np.zeros((0, 17, 3))).shape == (
         0, len(REGIONS), BINS)
+    # Nothing shown, or shown absurdly far away: zeros, without a warning about the integer arithmetic.
+    far = np.concatenate([pose() * [1, 1, 0] + [1e12, 1e12, 0], pose() + [1e12, -1e12, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not colour_histograms(frame, far).any()
 
 
 def test_every_colour_lands_in_its_bin():

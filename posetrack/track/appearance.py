@@ -62,12 +62,15 @@ def colour_histograms(frame: np.ndarray, keypoints: np.ndarray, *, min_score: fl
     # Everything but the drawing and the counting is done for all poses at once: the patch around each pose's
     # confident joints, the joints in its pixels (1/16 px for OpenCV's shift=4), the shrunk torso quadrilateral.
     ok = kpts[..., 2] >= min_score
-    xy = kpts[..., :2]
+    # Joints not shown are never drawn: at 0 they cannot overflow the integer pixel arithmetic below.
+    xy = np.where(ok[..., None], kpts[..., :2], np.float32(0))
     lo = np.floor(np.where(ok[..., None], xy, np.inf).min(1)).clip(-1e9, 1e9).astype(np.int64) - 2
     hi = np.ceil(np.where(ok[..., None], xy, -np.inf).max(1)).clip(-1e9, 1e9).astype(np.int64) + 3
+    lo[~ok.any(1)] = hi[~ok.any(1)] = 0   # nobody shown: an empty patch, skipped below
     corner = np.maximum(lo, 0)
     end = np.minimum(hi, [w, h])
-    local = (xy - corner[:, None].astype(np.float32)) / stride
+    # Clipped so that a joint placed absurdly far off the frame still fits OpenCV's int coordinates (x 16).
+    local = np.clip((xy - corner[:, None].astype(np.float32)) / stride, -1e6, 1e6)
     quad = local[:, torso]
     centre = quad.sum(1, keepdims=True) * 0.25
     quads = np.ascontiguousarray(np.round((centre + (quad - centre) * (1 - TORSO_SHRINK)) * 16), np.int32)

@@ -64,8 +64,10 @@ def colour_histograms(frame: np.ndarray, keypoints: np.ndarray, *, min_score: fl
     ok = kpts[..., 2] >= min_score
     # Joints not shown are never drawn: at 0 they cannot overflow the integer pixel arithmetic below.
     xy = np.where(ok[..., None], kpts[..., :2], np.float32(0))
-    lo = np.floor(np.where(ok[..., None], xy, np.inf).min(1)).clip(-1e9, 1e9).astype(np.int64) - 2
-    hi = np.ceil(np.where(ok[..., None], xy, -np.inf).max(1)).clip(-1e9, 1e9).astype(np.int64) + 3
+    seen_min = np.where(ok[..., None], xy, np.inf).min(1)     # (N, 2) extent of the shown joints
+    seen_max = np.where(ok[..., None], xy, -np.inf).max(1)
+    lo = np.floor(seen_min).clip(-1e9, 1e9).astype(np.int64) - 2
+    hi = np.ceil(seen_max).clip(-1e9, 1e9).astype(np.int64) + 3
     lo[~ok.any(1)] = hi[~ok.any(1)] = 0   # nobody shown: an empty patch, skipped below
     corner = np.maximum(lo, 0)
     end = np.minimum(hi, [w, h])
@@ -77,7 +79,7 @@ def colour_histograms(frame: np.ndarray, keypoints: np.ndarray, *, min_score: fl
     torso_ok = ok[:, torso].all(1).tolist()
     mid = (quad[:, 0] + quad[:, 1]) / 2 - (quad[:, 3] + quad[:, 2]) / 2
     # Without the whole torso, the limbs' scale comes from the person's joint extent.
-    extent = 0.3 * (np.where(ok[..., None], xy, -np.inf).max(1) - np.where(ok[..., None], xy, np.inf).min(1)).max(1)
+    extent = 0.3 * (seen_max - seen_min).max(1)
     scales = np.where(torso_ok, np.hypot(mid[:, 0], mid[:, 1]), extent).tolist()
     ends = np.round(local * 16).astype(np.int64).tolist()
     boxes = np.concatenate([corner, end], 1).tolist()

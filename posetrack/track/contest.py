@@ -18,6 +18,7 @@ import numpy as np
 
 from ..config.tracker import TrackerConfig
 from .appearance import colour_histograms, histogram_similarity
+from .relink import STRIDE
 
 
 def contested(similarity: np.ndarray, threshold: float, ratio: float) -> np.ndarray:
@@ -41,13 +42,15 @@ def weigh_contested(similarity: np.ndarray, track_ids: np.ndarray, appearance: C
     mask = contested(similarity, c.match_threshold, c.relink_contest_ratio)
     if not mask.any():
         return similarity
-    known = {t: appearance(t) for t in np.asarray(track_ids)[mask.any(1)].tolist()}
-    mask &= np.array([known.get(t) is not None for t in np.asarray(track_ids).tolist()], bool)[:, None]
+    ids = np.asarray(track_ids).tolist()
+    known = [appearance(t) if row_contested else None for t, row_contested in zip(ids, mask.any(1).tolist())]
+    mask &= np.array([k is not None for k in known], bool)[:, None]
     if not mask.any():
         return similarity
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    hist = colour_histograms(frame, keypoints[cols], min_score=c.joint_threshold, layout=c.layout)
-    known_hist = np.stack([known[t] for t in np.asarray(track_ids)[rows].tolist()])
+    # Sampled as re-linking samples them (relink.STRIDE), so the two kinds of colours compare like for like.
+    hist = colour_histograms(frame, keypoints[cols], min_score=c.joint_threshold, layout=c.layout, stride=STRIDE)
+    known_hist = np.stack([known[r] for r in rows.tolist()])
     colour = np.nan_to_num(histogram_similarity(known_hist, hist), nan=1.0).clip(0, 1)
     block = similarity[np.ix_(rows, cols)]
     out = similarity.astype(np.float32, copy=True)

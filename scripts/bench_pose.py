@@ -3,11 +3,13 @@
     python scripts/bench_pose.py                      # R50 256x192, CPU
     python scripts/bench_pose.py --device cuda        # adds fp16 rows on a GPU
     python scripts/bench_pose.py --weights PATH       # a real checkpoint for the accuracy columns
+    python scripts/bench_pose.py --weights posetrack/data/demo_pose.pth --precisions fp32,int8 --no-flip
 
 The baseline, measured in the same run, does what the official validation loop does per person: warpAffine one
 crop, ToTensor + Normalize, one forward pass for the crop and one for its mirror, flip_back, decode in numpy.
 Each other row runs ``PoseEstimator`` (all boxes of a frame batched, flipped crops in the same pass). The accuracy
-columns compare each row's keypoints with fp32's: max pixel difference and the share of joints within 0.5 px.
+columns compare each row's keypoints with fp32's: max pixel difference and the share of joints within 0.5 and 2 px.
+int8 rows (``pose.int8``) quantize the backbone with the pipeline's own calibration crops (synthetic people).
 The frame is a ``posetrack synth`` frame with people. With random weights (no --weights) heatmaps are nearly flat
 and near-ties move argmaxes, so the accuracy columns mean something only with trained weights (e.g.
 ``--weights posetrack/data/demo_pose.pth``).
@@ -23,6 +25,7 @@ import torch
 
 from posetrack import PoseEstimator
 from posetrack.geometry import box_to_center_scale
+from posetrack.pipeline.estimate import calibration_crops
 from posetrack.pose.checkpoint import IMAGENET_MEAN, IMAGENET_STD, load_pose_model
 from posetrack.pose.decode import decode_heatmaps, flip_back, heatmap_inverse_matrices, to_frame_coords
 from posetrack.pose.network import PoseResNet
@@ -45,7 +48,7 @@ def scene(n_boxes: int, seed: int = 0):
     return frame, boxes.astype(np.float32), rng.uniform(0.5, 1, n_boxes).astype(np.float32)
 
 
-def official_loop(model, frame, boxes, input_size, flip_perm, device):
+def official_loop(model, frame, boxes, input_size, flip_perm, device, flip=True):
     """One box at a time, as ``lib/core/function.py validate`` with batch size 1."""
     mean = np.array(IMAGENET_MEAN, np.float32)
     std = np.array(IMAGENET_STD, np.float32)
@@ -58,8 +61,9 @@ def official_loop(model, frame, boxes, input_size, flip_perm, device):
         x = x.to(device)
         with torch.no_grad():
             hm = model(x)
-            hm_flip = flip_back(model(x.flip(3)), flip_perm)
-        coords, maxvals = decode_heatmaps(((hm + hm_flip) * 0.5).cpu())
+            if flip:
+                hm = (hm + flip_back(model(x.flip(3)), flip_perm)) * 0.5
+        coords, maxvals = decode_heatmaps(hm.cpu())
         inv = heatmap_inverse_matrices(c[None], s[None], (input_size[0] // 4, input_size[1] // 4))
         kp = to_frame_coords(coords.numpy(), inv)
         out.append(np.concatenate([kp, maxvals.numpy()[..., None]], -1)[0])
@@ -88,6 +92,10 @@ def main():
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--batches", default="1,8,32")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
+    ap.add_argument("--precisions", default=None,
+                    help="comma-separated rows besides fp32 (default: bf16,int8 on a CPU, fp16 on CUDA); bf16 "
+                         "is very slow on CPUs without bfloat16 instructions")
+    ap.add_argument("--no-flip", dest="flip", action="store_false", help="no flip test (as the fast config)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -104,34 +112,38 @@ def main():
 
     base = PoseEstimator(model, info, device=args.device, input_size=input_size, channels_last=False)
     base_model = base.model
-    t_base, _ = timed(lambda: official_loop(base_model, frame, boxes, input_size, base.flip_permutation, device),
-                      args.repeats)
+    t_base, _ = timed(lambda: official_loop(base_model, frame, boxes, input_size, base.flip_permutation, device,
+                                            args.flip), args.repeats)
     rows = [("per-box baseline (official loop)", "fp32", 1, n / t_base, None)]
 
-    configs = [("fp32", int(b)) for b in args.batches.split(",")]
-    if device.type == "cpu":
-        configs += [("bf16", int(b)) for b in args.batches.split(",") if int(b) > 1]
-    else:
-        configs += [("fp16", int(b)) for b in args.batches.split(",")] + [("fp16", 64), ("fp16", 128)]
+    batches = [int(b) for b in args.batches.split(",")]
+    extra = (args.precisions or ("bf16,int8" if device.type == "cpu" else "fp16")).split(",")
+    configs = [("fp32", b) for b in batches] + [(p, b) for p in extra if p != "fp32" for b in batches if b > 1]
+    if "fp16" in extra:
+        configs += [("fp16", 1), ("fp16", 64), ("fp16", 128)]
     reference = None
     for precision, batch in configs:
         est = PoseEstimator(model, info, device=args.device, input_size=input_size, batch_size=batch,
-                            precision=precision, channels_last=True)
+                            precision="fp32" if precision == "int8" else precision, channels_last=True,
+                            flip_test=args.flip)
+        if precision == "int8":
+            est.to_int8(calibration_crops(est))
         t, (kpts, _) = timed(lambda: est(frame, boxes, scores), args.repeats)
         if precision == "fp32" and reference is None:
             reference = kpts
         rows.append((f"PoseEstimator batch {batch}", precision, batch, n / t, kpts))
 
     name = (f"R{info.arch.depth} {input_size[1]}x{input_size[0]}" if info else f"R{args.depth} {h}x{w}")
-    print(f"{name}, flip test, {n} person boxes on a 1280x720 synthetic frame, device {args.device}, "
+    flip = "flip test" if args.flip else "no flip test"
+    print(f"{name}, {flip}, {n} person boxes on a 1280x720 synthetic frame, device {args.device}, "
           f"torch threads {torch.get_num_threads()}, weights {'file' if args.weights else 'random'}")
-    print(f"{'mode':34} {'prec':5} {'crops/s':>8} {'x base':>7} {'max px':>7} {'<=0.5px':>8}")
+    print(f"{'mode':34} {'prec':5} {'crops/s':>8} {'x base':>7} {'max px':>7} {'<=0.5px':>8} {'<=2px':>7}")
     for name, precision, batch, rate, kpts in rows:
         if kpts is None or reference is None:
-            acc = f"{'-':>7} {'-':>8}"
+            acc = f"{'-':>7} {'-':>8} {'-':>7}"
         else:
             d = np.linalg.norm(kpts[..., :2] - reference[..., :2], axis=-1)
-            acc = f"{d.max():7.2f} {100 * (d <= 0.5).mean():7.1f}%"
+            acc = f"{d.max():7.2f} {100 * (d <= 0.5).mean():7.1f}% {100 * (d <= 2).mean():6.1f}%"
         print(f"{name:34} {precision:5} {rate:8.1f} {rate / rows[0][3]:6.2f}x {acc}")
 
 

@@ -4,6 +4,7 @@ demo's held-out clips, and boxes per frame on real footage. Not a test: it print
     OMP_NUM_THREADS=1 python scripts/measure_demo_models.py synth --seed 4242 --sequences 8 --frames 100
     OMP_NUM_THREADS=1 python scripts/measure_demo_models.py heldout --sequences 20     # posetrack demo --seed 7
     OMP_NUM_THREADS=1 python scripts/measure_demo_models.py vtest --frames 100
+    OMP_NUM_THREADS=1 python scripts/measure_demo_models.py synth --people 10,12 --width 720 --no-clutter
 
 * ``synth``: ``posetrack synth`` clips with default options (640x480, clutter, enter/leave, noise 4) at a seed the
   demo models never trained on (training used 999-1015, the demo 2018 and 7), people 4, 5, 6 in turn (one split
@@ -49,14 +50,17 @@ def synth(args, work: Path) -> None:
     from posetrack.synth.writer import write_dataset
 
     root, out = work / "synth", work / "pred"
-    splits = {f"val{p}": p for p in (4, 5, 6)}
-    counts = [len(range(i, args.sequences, 3)) for i in range(3)]
+    crowds = [int(p) for p in args.people.split(",")]
+    splits = {f"val{p}": p for p in crowds}
+    counts = [len(range(i, args.sequences, len(crowds))) for i in range(len(crowds))]
+    options = dict(width=args.width, height=args.height or args.width * 3 // 4, clutter=args.clutter,
+                   scenario=args.scenario, pan=args.pan, zoom=args.zoom, noise=args.noise)
     gts, preds, scoreless, jobs = [], [], {}, []
-    for (split, people), n, k in zip(splits.items(), counts, range(3)):
+    for (split, people), n, k in zip(splits.items(), counts, range(len(crowds))):
         if n == 0:
             continue
         write_dataset(str(root), split=split, sequences=n, frames=args.frames, people=people, seed=args.seed + k,
-                      video=False)
+                      video=False, **options)
         jobs += [SequenceJob(g.stem, str(root), str(g)) for g in sorted((root / "annotations" / split).glob("*.json"))]
     times = run_jobs(jobs, out, args.overrides)
     for split in splits:
@@ -65,7 +69,7 @@ def synth(args, work: Path) -> None:
             gts, preds = gts + g, preds + p
             scoreless.update(s or {})
     metrics = evaluate(gts, preds, scoreless=scoreless)
-    print(f"synth seed {args.seed}: {len(jobs)} sequences x {args.frames} frames, people 4/5/6: "
+    print(f"synth seed {args.seed}: {len(jobs)} sequences x {args.frames} frames, people {args.people}, {options}: "
           f"mAP {metrics['ap']['total']:.1f}, MOTA {metrics['mota']['total']:.1f}, "
           f"{times.boxes_per_frame():.1f} boxes per frame")
 
@@ -104,6 +108,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=4242, help="synth: the seed of the first crowd size")
     parser.add_argument("--sequences", type=int, default=None, help="synth: 8; heldout: 20")
     parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--people", default="4,5,6", help="synth: crowd sizes, taking turns over the sequences")
+    parser.add_argument("--width", type=int, default=640, help="synth: frame width")
+    parser.add_argument("--height", type=int, default=None, help="synth: frame height (default 3/4 of the width)")
+    parser.add_argument("--no-clutter", dest="clutter", action="store_false", help="synth: plain backdrops")
+    parser.add_argument("--scenario", default="random", choices=["random", "crossing"])
+    parser.add_argument("--pan", type=float, default=0.0)
+    parser.add_argument("--zoom", type=float, default=1.0)
+    parser.add_argument("--noise", type=float, default=4.0)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
     args = parser.parse_args()
     args.sequences = args.sequences or {"synth": 8, "heldout": 20}.get(args.what)

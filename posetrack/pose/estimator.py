@@ -25,6 +25,7 @@ from ..geometry import box_to_center_scale
 from ..layouts import get_layout
 from .checkpoint import IMAGENET_MEAN, IMAGENET_STD, PoseModelInfo, load_pose_model
 from .network import PoseResNet
+from .quantize import quantize_backbone
 from .decode import decode_heatmaps, flip_back, heatmap_inverse_matrices, rescore, to_frame_coords
 from .transforms import affine_matrices, crop_cv2, crop_torch
 
@@ -171,6 +172,25 @@ class PoseEstimator:
             results.append(result)
         return results
 
+    def crops(self, frame, boxes) -> torch.Tensor:
+        """``(N, 3, H, W)`` uint8 BGR network inputs of a frame's valid boxes (the official crop)."""
+        boxes = as_boxes(boxes, None)[0]
+        boxes = boxes[_valid_boxes(boxes)]
+        centers, scales = box_to_center_scale(boxes, self.input_size[0] / self.input_size[1])
+        return self._crop(as_bgr_frame(frame), affine_matrices(centers, scales, self.input_size))
+
+    def to_int8(self, calibration: torch.Tensor) -> "PoseEstimator":
+        """Run the backbone in 8 bits from now on (CPU, fp32 precision, a PoseResNet), its activation ranges
+        taken from ``calibration``: uint8 BGR crops as ``crops`` gives them (``posetrack.pose.quantize``)."""
+        if self.device.type != "cpu" or self.precision != "fp32":
+            raise PosetrackError(f"int8 runs on the CPU from fp32; this estimator is {self.precision} on "
+                                 f"{self.device.type}")
+        if not isinstance(self.model, PoseResNet):
+            raise PosetrackError(f"int8 quantizes a PoseResNet's backbone; got {type(self.model).__name__}")
+        self.model = quantize_backbone(self.model, self._normalize(calibration))
+        self.precision = "int8"
+        return self
+
     def _crop(self, frame: np.ndarray, matrices: np.ndarray) -> torch.Tensor:
         if self.crop_backend == "torch":
             image = torch.from_numpy(frame).to(self.device, non_blocking=True).permute(2, 0, 1)
@@ -185,14 +205,18 @@ class PoseEstimator:
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def _normalize(self, crops: torch.Tensor) -> torch.Tensor:
+        """BGR crops in 0..255 -> what the network was trained on."""
+        x = crops.to(self.device, non_blocking=True).float()
+        if self.color_order == "rgb":
+            x = x.flip(1)
+        return (x - self.mean) / self.std
+
     @torch.inference_mode()
     def heatmaps(self, crops: torch.Tensor, features: bool = False):
         """Network output for ``(N, 3, H, W)`` BGR crops in 0..255, flip-averaged when flip test is on; with
         ``features``, ``(heatmaps, (N, C) pooled backbone features)``."""
-        x = crops.to(self.device, non_blocking=True).float()
-        if self.color_order == "rgb":
-            x = x.flip(1)
-        x = (x - self.mean) / self.std
+        x = self._normalize(crops)
         n = x.shape[0]
         if self.flip_test:
             x = torch.cat([x, x.flip(3)])

@@ -5,6 +5,7 @@ demo's held-out clips, and boxes per frame on real footage. Not a test: it print
     OMP_NUM_THREADS=1 python scripts/measure_demo_models.py heldout --sequences 20     # posetrack demo --seed 7
     OMP_NUM_THREADS=1 python scripts/measure_demo_models.py vtest --frames 100
     OMP_NUM_THREADS=1 python scripts/measure_demo_models.py synth --people 10,12 --width 720 --no-clutter
+    OMP_NUM_THREADS=1 python scripts/measure_demo_models.py negatives
 
 * ``synth``: ``posetrack synth`` clips with default options (640x480, clutter, enter/leave, noise 4) at a seed the
   demo models never trained on (training used 999-1015, the demo 2018 and 7), people 4, 5, 6 in turn (one split
@@ -12,6 +13,11 @@ demo's held-out clips, and boxes per frame on real footage. Not a test: it print
 * ``heldout``: ``posetrack demo --seed 7 --frames 100 --sequences N --no-video`` (the first N of its 20 clips).
 * ``vtest``: OpenCV's ``vtest.avi`` (768x576, real people), its first frames as a PNG folder, run with the demo
   settings; boxes per frame that reached the pose network (``detector.max_boxes`` caps the detector's).
+
+* ``negatives``: false boxes where nobody is: the detector alone (the demo settings' threshold) on 20 views of
+  ``vtest.avi``'s background (the per-pixel median of every 5th frame: the real scene with its people gone;
+  jittered crops at 640x480, brightness 0.8-1.2, noise, JPEG quality 40-90) and on 36 people-free ``posetrack synth``
+  frames (clutter, pans, 480-720 px, seeds never trained on). Boxes per frame at the threshold and at 0.9.
 
 Every run prints the stage table (ms per frame, boxes per frame) and frames per CPU second (``time.process_time``
 of the whole process; the machine is shared) beside the wall clock. ``--set`` adds pipeline overrides.
@@ -102,9 +108,47 @@ def vtest(args, work: Path) -> None:
           f"network; detector on {times.counts['detected']} frames")
 
 
+def negatives(args, work: Path) -> None:
+    import cv2
+    import numpy as np
+
+    from posetrack.demo.runner import demo_config
+    from posetrack.detect.sources import make_box_source
+    from posetrack.synth import make_sequence
+
+    config = demo_config("cpu", False, args.overrides)
+    detector = make_box_source(config.detector, "cpu")
+    capture, frames = cv2.VideoCapture(VTEST), []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(image)
+    capture.release()
+    background = np.median(np.stack(frames[::5]), axis=0).astype(np.uint8)
+    rng = np.random.default_rng(0)
+    views = []
+    for _ in range(20):
+        image = np.clip((background + rng.normal(0, 3, background.shape)) * rng.uniform(0.8, 1.2), 0, 255)
+        x, y = rng.integers(0, 100), rng.integers(0, 80)
+        ok, jpeg = cv2.imencode(".jpg", image[y:y + 480, x:x + 640].astype(np.uint8),
+                                [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])
+        views.append(cv2.imdecode(jpeg, cv2.IMREAD_COLOR))
+    synthetic = []
+    for k in range(12):
+        width = (640, 480, 720)[k % 3]
+        synthetic += make_sequence(8800 + k, frames=3, people=0, width=width, height=width * 3 // 4,
+                                   pan=(0.0, 3.0, -4.0)[k % 3], clutter=k % 4 != 3).frames
+    threshold = config.detector.score_threshold
+    for name, images in (("vtest.avi background, 20 views", views), ("people-free synth frames", synthetic)):
+        scores = np.concatenate([detector([image], [i])[0].scores for i, image in enumerate(images)])
+        print(f"{name}: {np.sum(scores >= threshold) / len(images):.2f} boxes per frame at {threshold}, "
+              f"{np.sum(scores >= 0.9) / len(images):.2f} at 0.9 ({len(images)} frames)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["synth", "heldout", "vtest"])
+    parser.add_argument("what", choices=["synth", "heldout", "vtest", "negatives"])
     parser.add_argument("--seed", type=int, default=4242, help="synth: the seed of the first crowd size")
     parser.add_argument("--sequences", type=int, default=None, help="synth: 8; heldout: 20")
     parser.add_argument("--frames", type=int, default=100)
@@ -120,7 +164,7 @@ def main() -> None:
     args = parser.parse_args()
     args.sequences = args.sequences or {"synth": 8, "heldout": 20}.get(args.what)
     with tempfile.TemporaryDirectory() as tmp:
-        {"synth": synth, "heldout": heldout, "vtest": vtest}[args.what](args, Path(tmp))
+        {"synth": synth, "heldout": heldout, "vtest": vtest, "negatives": negatives}[args.what](args, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ loss curve inside (``meta``), so the file says how it was made.
 
 The run's ``best.pth`` (best validation) is taken when it exists, else ``last.pth`` (a run stopped early). A
 later-stage run (a fine-tune started from another run's checkpoint) records the runs before it too:
-``meta["demo"]["first_stage"]`` (and, for a third stage, ``["second_stage"]``) holds each one's config, epoch,
+``meta["demo"]["first_stage"]`` (and, for a third and fourth stage, ``["second_stage"]``, ``["third_stage"]``; for
+a run started from a packaged file, ``["previous"]``) holds each one's config, epoch,
 step, loss and validation numbers.
 """
 from __future__ import annotations
@@ -69,6 +70,19 @@ def stage_summary(run: str | Path) -> dict:
             "loss_curve": loss_curve(Path(run)), **({"demo": meta["demo"]} if "demo" in meta else {})}
 
 
+def previous_file(path: str | Path) -> dict:
+    """What a stage started from a packaged file should say of it: its name, hash and record."""
+    import hashlib
+
+    from ..checkpoint_io import read_checkpoint
+
+    path = Path(path)
+    meta = read_checkpoint(path).get("meta") or {}
+    keep = ("epoch", "step", "loss", "val", "config", "demo", "score_calibration")
+    return {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            **{k: meta[k] for k in keep if k in meta}}
+
+
 def export_detector(run: str | Path, dest: str | Path, extra: dict | None = None) -> dict:
     from ..checkpoint_io import read_checkpoint
 
@@ -94,6 +108,10 @@ def main(argv=None) -> int:
     parser.add_argument("--first-stage", metavar="RUN", help="The first run of this model's chain (recorded).")
     parser.add_argument("--second-stage", metavar="RUN",
                         help="For a third stage: the run it was fine-tuned from, itself started from --first-stage.")
+    parser.add_argument("--third-stage", metavar="RUN",
+                        help="For a fourth stage: the run it was fine-tuned from, itself from --second-stage.")
+    parser.add_argument("--previous", metavar="FILE",
+                        help="A packaged file this run was fine-tuned from: its record (meta) is kept inside.")
     a = parser.parse_args(argv)
     bad = [n for n in a.note if "=" not in n]
     if bad:
@@ -104,6 +122,10 @@ def main(argv=None) -> int:
             extra["first_stage"] = stage_summary(a.first_stage)
         if a.second_stage:
             extra["second_stage"] = stage_summary(a.second_stage)
+        if a.third_stage:
+            extra["third_stage"] = stage_summary(a.third_stage)
+        if a.previous:
+            extra["previous"] = previous_file(a.previous)
         meta = (export_pose if a.kind == "pose" else export_detector)(a.run, a.dest, extra)
     except PosetrackError as err:
         print(f"error: {err}", file=sys.stderr)

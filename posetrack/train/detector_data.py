@@ -2,8 +2,9 @@
 
 Any COCO-format file with person annotations serves (``person_keypoints_*.json`` or ``instances_*.json``): each
 image's non-crowd person boxes of positive size become one target ``{"boxes" xyxy, "labels": 1}``. As in
-torchvision's detection reference, images without a person are left out of training, and the only augmentation
-is a horizontal flip with probability 0.5. Images go to the model as RGB floats in 0..1 (torchvision's detectors
+torchvision's detection reference, images without a person are left out of training (``negatives=True``,
+``data.negatives``, keeps them as hard negatives: their target holds no box), and the only augmentation is a
+horizontal flip with probability 0.5. Images go to the model as RGB floats in 0..1 (torchvision's detectors
 normalise inside).
 """
 from __future__ import annotations
@@ -25,7 +26,8 @@ PERSON = 1
 
 
 class PersonBoxes(torch.utils.data.Dataset):
-    def __init__(self, spec: DatasetSpec, train: bool = True, flip_prob: float = 0.5, seed: int = 0):
+    def __init__(self, spec: DatasetSpec, train: bool = True, flip_prob: float = 0.5, seed: int = 0,
+                 negatives: bool = False):
         self.ann_file, root = _paths(spec)
         self.data = load_json(self.ann_file)
         if not isinstance(self.data, dict) or not isinstance(self.data.get("images"), list) \
@@ -46,7 +48,7 @@ class PersonBoxes(torch.utils.data.Dataset):
             if w > 1 and h > 1:  # the reference drops degenerate boxes
                 boxes.setdefault(image_id, []).append((x, y, x + w, y + h))
         images = [im for im in self.data["images"] if isinstance(im, dict) and "id" in im and "file_name" in im]
-        if train:
+        if train and not negatives:
             images = [im for im in images if im["id"] in boxes]
         missing = [im for im in images if not os.path.isfile(os.path.join(root, im["file_name"]))]
         if missing:
@@ -58,7 +60,7 @@ class PersonBoxes(torch.utils.data.Dataset):
         self.image_ids = [im["id"] for im in images]
         self.boxes = [np.asarray(boxes.get(im["id"], []), np.float32).reshape(-1, 4) for im in images]
         self.train, self.flip_prob, self.seed, self.epoch = train, flip_prob, seed, 0
-        if not self.paths:
+        if not any(len(b) for b in self.boxes):
             raise PosetrackError(f"{self.ann_file}: no image with a person box; check the file and image folder")
 
     def set_epoch(self, epoch: int) -> None:

@@ -105,7 +105,8 @@ class DetectorTrainer(RunTrainer):
                               params, lr=o.lr, weight_decay=o.weight_decay))
         self.amp = o.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.dataset = PersonBoxes(cfg.data.train, train=True, flip_prob=cfg.data.flip_prob, seed=cfg.seed)
+        self.dataset = PersonBoxes(cfg.data.train, train=True, flip_prob=cfg.data.flip_prob, seed=cfg.seed,
+                                   negatives=cfg.data.negatives)
         check_bad_fraction(self.dataset.bad, self.dataset.candidates, cfg.data.max_bad_fraction,
                            cfg.data.train.describe(), self.dataset.examples)
         self.sampler = DistributedSampler(self.dataset, num_replicas=self.ctx.world_size, rank=self.ctx.rank,

@@ -131,6 +131,7 @@ class DetectorDataConfig:
     flip_prob: float = 0.5
     workers: int = 4
     max_bad_fraction: float = 0.01
+    negatives: bool = False  # train on images without a person too (hard negatives: the loss says "no one here")
 
 
 @dataclass

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from posetrack.geometry import box_iou
 from posetrack.demo.hard import PHOTOS, hard_scenario, write_hard_data
-from posetrack.detect.calibration import bake_platt, fit_platt, iou_matrix, match_boxes, platt, reliability
+from posetrack.detect.calibration import bake_platt, fit_platt, match_boxes, platt, reliability
 from posetrack.detect.faster_rcnn import NAMED_WEIGHTS, FasterRCNNDetector
 from posetrack.synth.sequence import make_sequence
 from posetrack.train.detector_data import PersonBoxes
@@ -87,7 +88,7 @@ def test_a_detector_trains_on_people_free_images(hard, tmp_path):
 def test_iou_and_matching_take_each_person_once():
     truth = np.array([[0, 0, 10, 10], [20, 0, 30, 10]], float)
     boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [20, 0, 30, 10], [50, 50, 60, 60]], float)
-    assert iou_matrix(boxes[:1], truth)[0].tolist() == [1.0, 0.0]
+    assert box_iou(boxes[:1], truth)[0].tolist() == [1.0, 0.0]
     hit = match_boxes(boxes, np.array([0.9, 0.95, 0.5, 0.99]), truth)
     assert hit.tolist() == [False, True, True, False]  # the higher-scoring duplicate takes person 0
     assert match_boxes(boxes, np.ones(4), np.zeros((0, 4))).tolist() == [False] * 4

@@ -118,12 +118,9 @@ def main(argv=None) -> int:
         parser.error(f"--note {bad[0]!r}: give KEY=VALUE")
     extra = dict(n.split("=", 1) for n in a.note)
     try:
-        if a.first_stage:
-            extra["first_stage"] = stage_summary(a.first_stage)
-        if a.second_stage:
-            extra["second_stage"] = stage_summary(a.second_stage)
-        if a.third_stage:
-            extra["third_stage"] = stage_summary(a.third_stage)
+        for key in ("first_stage", "second_stage", "third_stage"):
+            if getattr(a, key):
+                extra[key] = stage_summary(getattr(a, key))
         if a.previous:
             extra["previous"] = previous_file(a.previous)
         meta = (export_pose if a.kind == "pose" else export_detector)(a.run, a.dest, extra)

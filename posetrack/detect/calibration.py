@@ -13,19 +13,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..geometry import box_iou
+
 CLS_WEIGHT = "roi_heads.box_predictor.cls_score.weight"
 CLS_BIAS = "roi_heads.box_predictor.cls_score.bias"
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(len(a), len(b))`` IoU of xyxy boxes."""
-    a, b = np.asarray(a, np.float64).reshape(-1, 4), np.asarray(b, np.float64).reshape(-1, 4)
-    lo = np.maximum(a[:, None, :2], b[None, :, :2])
-    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def match_boxes(boxes: np.ndarray, scores: np.ndarray, truth: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -34,7 +25,7 @@ def match_boxes(boxes: np.ndarray, scores: np.ndarray, truth: np.ndarray, thresh
     hit = np.zeros(len(order), bool)
     if len(truth) == 0 or len(order) == 0:
         return hit
-    iou = iou_matrix(np.asarray(boxes)[order], truth)
+    iou = box_iou(np.asarray(boxes)[order], truth)
     free = np.ones(len(truth), bool)
     for i in range(len(order)):
         candidates = np.where(free, iou[i], -1.0)

@@ -143,9 +143,9 @@ class PoseEstimator:
             valid = _valid_boxes(boxes)
             if not valid.all():
                 warnings.warn(f"{int((~valid).sum())} degenerate boxes (empty or non-finite) get no keypoints")
-            centers, scales = box_to_center_scale(boxes[valid], self.input_size[0] / self.input_size[1])
             if valid.any():
-                crops.append(self._crop(frame, affine_matrices(centers, scales, self.input_size)))
+                centers, scales, frame_crops = self._crop_boxes(frame, boxes[valid])
+                crops.append(frame_crops)
                 inverse.append(heatmap_inverse_matrices(centers, scales, self.heatmap_size))
             counts.append(len(boxes))
             valid_all.append(valid)
@@ -175,9 +175,12 @@ class PoseEstimator:
     def crops(self, frame, boxes) -> torch.Tensor:
         """``(N, 3, H, W)`` uint8 BGR network inputs of a frame's valid boxes (the official crop)."""
         boxes = as_boxes(boxes, None)[0]
-        boxes = boxes[_valid_boxes(boxes)]
+        return self._crop_boxes(as_bgr_frame(frame), boxes[_valid_boxes(boxes)])[2]
+
+    def _crop_boxes(self, frame: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+        """``(centers, scales, crops)`` of valid boxes in a BGR frame."""
         centers, scales = box_to_center_scale(boxes, self.input_size[0] / self.input_size[1])
-        return self._crop(as_bgr_frame(frame), affine_matrices(centers, scales, self.input_size))
+        return centers, scales, self._crop(frame, affine_matrices(centers, scales, self.input_size))
 
     def to_int8(self, calibration: torch.Tensor) -> "PoseEstimator":
         """Run the backbone in 8 bits from now on (CPU, fp32 precision, a PoseResNet), its activation ranges

@@ -136,3 +136,11 @@ def test_calibrate_detector_script_writes_a_calibrated_file(hard, tmp_path):
     bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "calibrate_detector.py"), str(NAMED_WEIGHTS["demo"]),
                           str(root), "nosuchsplit", "-o", str(out)], capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+def test_missing_photos_stop_with_one_line_before_anything_is_written(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "posetrack.demo.hard", str(tmp_path / "out"), "--photos",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "aero1.jpg: no such photo" in done.stderr
+    assert not (tmp_path / "out").exists()

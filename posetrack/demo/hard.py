@@ -4,10 +4,10 @@ options, frames with no one in them, and real photographs without people.
     python -m posetrack.demo.hard ROOT [--photos /usr/share/doc/opencv-doc/examples/data]
 
 Writes ``ROOT/annotations/person_keypoints_hard.json`` (training), ``person_keypoints_hardval.json``
-(validation, other seeds) and ``person_keypoints_calib.json`` (score calibration, ``scripts/calibrate_detector.py``:
-other seeds again, one part in four people-free) with their images. Part ``k`` of the training split takes ``hard_scenario(k)``: 1-12
-people, 480-720 px wide frames (4:3 and 16:9), clutter on and off, people entering and leaving or staying, the
-crossing scenario, pans, zooms, image noise 0-8, JPEG quality 30-90 and, for every third part, a slight blur (a
+(validation, other seeds) and ``person_keypoints_calib.json`` (score calibration,
+``scripts/calibrate_detector.py``: other seeds again, one part in four people-free) with their images. Part ``k``
+of the training split takes ``hard_scenario(k)``: 1-12 people, 480-720 px wide frames (4:3 and 16:9), clutter on
+and off, people entering and leaving or staying, the crossing scenario, pans, zooms, image noise 0-8, JPEG quality 30-90 and, for every third part, a slight blur (a
 stand-in for video compression and focus, which the synthetic renderer does not model). Every fifth part has no
 people at all: clutter, stripes and shapes the detector must learn to leave alone. Real negatives are random
 crops of the people-free photographs in ``PHOTOS`` (OpenCV's sample images, Debian package ``opencv-doc``), three
@@ -74,9 +74,6 @@ def _photo_crops(root: Path, photos: Path, seed: int) -> list[dict]:
     images = []
     for name in PHOTOS:
         pixels = cv2.imread(str(photos / name))
-        if pixels is None:
-            raise PosetrackError(f"{photos / name}: missing or unreadable; install Debian's opencv-doc or pass "
-                                 "--photos with OpenCV's sample images")
         for c in range(3):
             width = int(rng.choice(WIDTHS))
             height = width * 3 // 4
@@ -97,6 +94,10 @@ def write_hard_data(root: str | Path, parts: int = 25, sequences: int = 8, frame
     from .world import merge_parts
 
     root = Path(root)
+    missing = [name for name in PHOTOS if photos is not None and not (Path(photos) / name).is_file()]
+    if missing:  # before anything is rendered
+        raise PosetrackError(f"{Path(photos) / missing[0]}: no such photo ({len(missing)} of {len(PHOTOS)} missing); "
+                             "install Debian's opencv-doc or pass --photos with OpenCV's sample images")
     for k in range(parts):
         _write_part(root, f"part{k}", HARD_SEED + k, sequences, frames, hard_scenario(k))
     for k in range(val_parts):
@@ -130,7 +131,10 @@ def main(argv=None) -> None:
     parser.add_argument("--calib-parts", type=int, default=8)
     parser.add_argument("--photos", default=None, help="folder of OpenCV's sample images (opencv-doc)")
     a = parser.parse_args(argv)
-    summary = write_hard_data(a.root, a.parts, a.sequences, a.frames, a.val_parts, a.photos, a.calib_parts)
+    try:
+        summary = write_hard_data(a.root, a.parts, a.sequences, a.frames, a.val_parts, a.photos, a.calib_parts)
+    except PosetrackError as err:
+        raise SystemExit(f"posetrack.demo.hard: {err}") from None
     print(f"hard: {summary['images']} images ({summary.get('photos', 0)} photos), {summary['people']} people "
           f"in {a.root}")
 

@@ -7,8 +7,8 @@ Writes ``ROOT/annotations/person_keypoints_hard.json`` (training), ``person_keyp
 (validation, other seeds) and ``person_keypoints_calib.json`` (score calibration,
 ``scripts/calibrate_detector.py``: other seeds again, one part in four people-free) with their images. Part ``k``
 of the training split takes ``hard_scenario(k)``: 1-12 people, 480-720 px wide frames (4:3 and 16:9), clutter on
-and off, people entering and leaving or staying, the crossing scenario, pans, zooms, image noise 0-8, JPEG quality 30-90 and, for every third part, a slight blur (a
-stand-in for video compression and focus, which the synthetic renderer does not model). Every fifth part has no
+and off, people entering and leaving or staying, the crossing scenario, pans, zooms, image noise 0-8, JPEG quality
+30-90 and, for every third part, a slight blur (a stand-in for video compression and focus, which the synthetic renderer does not model). Every fifth part has no
 people at all: clutter, stripes and shapes the detector must learn to leave alone. Real negatives are random
 crops of the people-free photographs in ``PHOTOS`` (OpenCV's sample images, Debian package ``opencv-doc``), three
 per photo at 480-720 px wide, in the training split only. ``vtest.avi``'s background is kept out of training: it

@@ -1,18 +1,18 @@
-"""Data for the demo detector's hard-negative stage (issue 19): ``posetrack synth`` over its whole range of
-options, frames with no one in them, and real photographs without people.
+"""Data for the demo detector's hard-negative stage (issue 19): ``posetrack synth`` over its whole range of options,
+frames with no one in them, and real photographs without people.
 
     python -m posetrack.demo.hard ROOT [--photos /usr/share/doc/opencv-doc/examples/data]
 
-Writes ``ROOT/annotations/person_keypoints_hard.json`` (training), ``person_keypoints_hardval.json``
-(validation, other seeds) and ``person_keypoints_calib.json`` (score calibration,
-``scripts/calibrate_detector.py``: other seeds again, one part in four people-free) with their images. Part ``k``
-of the training split takes ``hard_scenario(k)``: 1-12 people, 480-720 px wide frames (4:3 and 16:9), clutter on
-and off, people entering and leaving or staying, the crossing scenario, pans, zooms, image noise 0-8, JPEG quality
-30-90 and, for every third part, a slight blur (a stand-in for video compression and focus, which the synthetic renderer does not model). Every fifth part has no
-people at all: clutter, stripes and shapes the detector must learn to leave alone. Real negatives are random
-crops of the people-free photographs in ``PHOTOS`` (OpenCV's sample images, Debian package ``opencv-doc``), three
-per photo at 480-720 px wide, in the training split only. ``vtest.avi``'s background is kept out of training: it
-is what ``scripts/measure_demo_models.py negatives`` checks against.
+Writes ``ROOT/annotations/person_keypoints_hard.json`` (training), ``person_keypoints_hardval.json`` (validation,
+other seeds) and ``person_keypoints_calib.json`` (score calibration, ``scripts/calibrate_detector.py``: other seeds
+again, one part in four people-free) with their images. Part ``k`` of the training split takes ``hard_scenario(k)``:
+1-12 people, 480-720 px wide frames (4:3 and 16:9), clutter on and off, people entering and leaving or staying, the
+crossing scenario, pans, zooms, image noise 0-8, JPEG quality 30-90 and, for every third part, a slight blur (a
+stand-in for video compression and focus, which the synthetic renderer does not model). Every fifth part has no
+people at all: clutter, stripes and shapes the detector must learn to leave alone. Real negatives are random crops
+of the people-free photographs in ``PHOTOS`` (OpenCV's sample images, Debian package ``opencv-doc``), three per
+photo at 480-720 px wide, in the training split only. ``vtest.avi``'s background is kept out of training: it is what
+``scripts/measure_demo_models.py negatives`` checks against.
 """
 from __future__ import annotations
 

@@ -17,8 +17,8 @@
    (``posetrack demo``) and the fast config with the demo models; ``--every`` runs the fast config with the demo
    models at ``detector.every`` = each N (``--rounds R``: the N take turns R times and each keeps its fastest
    round, as ``timeit`` does on a shared machine). Speed is reported as frames per CPU second
-   (``time.process_time`` of the whole process, every thread: the machine is shared) and per wall-clock second; ``boxes/f`` is boxes per frame
-   that reached the pose network, ``det`` the frames the detector looked at.
+   (``time.process_time`` of the whole process, every thread: the machine is shared) and per wall-clock second;
+   ``boxes/f`` is boxes per frame that reached the pose network, ``det`` the frames the detector looked at.
 3. Memory (``--memory``): peak RSS of a 1,000-frame and of a 10,000-frame run (each in its own process, final
    JSON and overlay video included) on a long 320x240 stream, with cheap stand-ins for the networks (ground-truth
    boxes, a template pose fitted into each box) so the decoder, flow, tracker, partial file, drawing, encoder and

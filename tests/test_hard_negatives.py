@@ -38,7 +38,8 @@ def test_the_scenarios_cover_the_synth_range():
 def hard(tmp_path_factory):
     root = tmp_path_factory.mktemp("hard")
     photos = OPENCV_DATA if all((OPENCV_DATA / p).is_file() for p in PHOTOS) else None
-    summary = write_hard_data(root, parts=5, sequences=1, frames=2, val_parts=1, calib_parts=2, photos=photos)
+    summary = write_hard_data(root, parts=5, sequences=1, frames=2, val_parts=1, calib_parts=2, photos=photos,
+                              world_parts=2, world_sequences=1, world_frames=2)
     return root, summary, photos
 
 
@@ -57,6 +58,29 @@ def test_hard_data_holds_people_and_people_free_images(hard):
         assert pixels is not None and pixels.shape[:2] == (im["height"], im["width"])
     for split in ("hardval", "calib"):
         assert (root / "annotations" / f"person_keypoints_{split}.json").is_file()
+    assert [im["id"] for im in coco["images"]] == list(range(1, len(coco["images"]) + 1))
+    assert len({a["id"] for a in coco["annotations"]}) == len(coco["annotations"])
+
+
+def test_the_demo_worlds_own_parts_come_last_as_the_world_renders_them(hard, tmp_path):
+    """``--world-parts``: the demo world's training parts (same seeds and scenes) after the photos, in the
+    detector's split; their PoseTrack files apart from the pose stage's."""
+    from posetrack.demo.world import write_training_data
+
+    root, summary = hard[:2]
+    coco = json.loads((root / "annotations" / "person_keypoints_hard.json").read_text())
+    world_images = [im for im in coco["images"] if im["file_name"].startswith("images/worldpart")]
+    assert summary["world"] == len(world_images) == 4  # 2 parts x 1 sequence x 2 frames
+    assert coco["images"][-len(world_images):] == world_images
+    ids = {im["id"] for im in world_images}
+    assert sum(a["image_id"] in ids for a in coco["annotations"]) > 0
+    assert not list((root / "annotations" / "hard").glob("*worldpart*.json"))
+    assert len(list((root / "annotations" / "world").glob("*worldpart*.json"))) == 2
+    write_training_data(tmp_path / "world", parts=2, sequences=1, frames=2, val_sequences=1, val_frames=2, jobs=1)
+    theirs = json.loads((tmp_path / "world" / "annotations" / "person_keypoints_train.json").read_text())
+    assert len(theirs["images"]) == len(world_images)
+    for mine, their in zip(world_images, theirs["images"]):
+        assert (root / mine["file_name"]).read_bytes() == (tmp_path / "world" / their["file_name"]).read_bytes()
 
 
 def test_negatives_reach_training_only_when_asked(hard):

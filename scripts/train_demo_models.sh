@@ -9,19 +9,19 @@
 #      input; 800 steps of 48 crops, about 30 minutes on 2 CPU cores) and its third,
 #      configs/synthetic/pose_r18_192x128_stage3.yaml (2 000 steps at the official learning rate, where it learns
 #      left from right; about 75 minutes on 2 CPU cores);
-#   (DEMO_HARD=1 only, not the shipped files) issue 19's stages: render the whole range of `posetrack synth`
-#      options with hard negatives (people-free scenes, OpenCV's people-free sample photos:
-#      `python -m posetrack.demo.hard`), then the detector's third
-#      stage, configs/synthetic/detector_mobilenet_320_hard.yaml (240 steps of 8 images, about 10-25 minutes on 2
-#      CPU cores), and the pose network's fourth, configs/synthetic/pose_r18_192x128_hard.yaml (210 steps of 48
-#      crops at a low learning rate, about 20-35 minutes on 2 CPU cores);
-#      then, exported, the detector's scores calibrated on the hard data's `calib` split
-#      (scripts/calibrate_detector.py: Platt scaling baked into the box predictor and recorded in the file);
-#   3. export both as fp16 files with their config, validation numbers and loss curve inside.
+#   2e. issue 19's stages: render the whole range of `posetrack synth` options with hard negatives (people-free
+#      scenes, OpenCV's people-free sample photos) and, for the detector, 16 parts of the demo world's own
+#      training data mixed back in (`python -m posetrack.demo.hard --world-parts 16`), then the detector's third
+#      stage, configs/synthetic/detector_mobilenet_320_hard.yaml (240 steps of 8 images, about 10 minutes on 2
+#      CPU cores), and the pose network's fourth on the hard parts, configs/synthetic/pose_r18_192x128_hard.yaml
+#      (210 steps of 48 crops at a low learning rate, about 25-35 minutes on the CPU);
+#   3. export both as fp16 files with their config, validation numbers and loss curve inside. With
+#      DEMO_CALIBRATE=1 the detector's scores are also calibrated on the hard data's `calib` split
+#      (scripts/calibrate_detector.py: Platt scaling baked into the box predictor and recorded in the file;
+#      not in the shipped file: it cost held-out mAP, README "Beyond the demo's own clips").
 #
-#   scripts/train_demo_models.sh                 # the shipped models (one H100: ~8 minutes)
+#   scripts/train_demo_models.sh                 # the shipped models (one H100: ~8 minutes, then ~35 on a CPU)
 #   DEMO_TINY=1 scripts/train_demo_models.sh     # smoke run on a CPU: tiny data, a few steps
-#   DEMO_HARD=1 scripts/train_demo_models.sh     # with issue 19's hard-negative stages (not what is shipped)
 #
 # Environment: DEMO_DATA (data/synthetic), HARD_DATA (data/hard), PHOTOS (/usr/share/doc/opencv-doc/examples/data:
 # Debian's opencv-doc), DEMO_RUNS (runs), DEMO_DEST (posetrack/data), DEMO_JOBS (16 render processes),
@@ -73,12 +73,13 @@ if [[ -n "${DEMO_TINY:-}" ]]; then
   pose_finetune_set=(--set optim.epochs=1 --set optim.max_iters_per_epoch=2 --set optim.batch_size=8
                      --set val.batch_size=16 --set optim.milestones=[1])
   pose_stage3_set=("${pose_finetune_set[@]}" --set val.every=1)
-  hard=(--parts 5 --sequences 1 --frames 2 --val-parts 1 --calib-parts 2)
+  hard=(--parts 5 --sequences 1 --frames 2 --val-parts 1 --calib-parts 2 --world-parts 2 --world-sequences 1
+        --world-frames 4)
   hard_set+=("${finetune_set[@]}")
   pose_hard_set+=("${pose_finetune_set[@]}" --set val.every=1)
 else
   world=(--parts 16 --sequences 30 --frames 40 --val-sequences 4 --val-frames 40 --jobs "$JOBS")
-  hard=()
+  hard=(--world-parts 16 --world-sequences 4 --world-frames 40)
 fi
 
 start=$(date +%s)
@@ -129,45 +130,31 @@ later_stage train "$POSE_STAGE3_CONFIG" demo_pose_192x128 demo_pose_stage3 pose_
   "${pose_set[@]}" "${pose_stage3_set[@]}"
 pose_stage3_rc=$stage_rc
 
-echo "== 3/3 export -> $DEST"
-mkdir -p "$DEST"
-if [[ -z "${DEMO_HARD:-}" ]]; then  # the shipped files
-  python -m posetrack.demo.export pose "$RUNS/demo_pose_stage3" "$DEST/demo_pose.pth" \
-    --first-stage "$RUNS/demo_pose" --second-stage "$RUNS/demo_pose_192x128" \
-    --note "config_file=$POSE_STAGE3_CONFIG" --note "exit_code=$pose_stage3_rc"
-  python -m posetrack.demo.export detector "$RUNS/demo_detector_finetune" "$DEST/demo_detector.pth" \
-    --first-stage "$RUNS/demo_detector" --note "config_file=$FINETUNE_CONFIG" --note "exit_code=$finetune_rc"
-  echo "done in $(( $(date +%s) - start )) s"
-  exit 0
-fi
-
-# DEMO_HARD=1: issue 19's further stages (not the shipped files; README "Beyond the demo's own clips" says why).
-echo "== 4a the whole synth range with hard negatives -> $HARD_DATA"
+echo "== 2e/3 the whole synth range with hard negatives (and the demo world, for the detector) -> $HARD_DATA"
 photos=()
 [[ -d "$PHOTOS" ]] && photos=(--photos "$PHOTOS")  # without opencv-doc: synthetic negatives only
 python -m posetrack.demo.hard "$HARD_DATA" "${hard[@]}" "${photos[@]}"
 
-echo "== 4b detector third stage (hard negatives) from $RUNS/demo_detector_finetune"
+echo "== 2f/3 detector third stage (hard negatives) from $RUNS/demo_detector_finetune"
 later_stage train-detector "$DETECTOR_HARD_CONFIG" demo_detector_finetune demo_detector_hard detector_hard.log \
   "$HARD_SECONDS" "${hard_set[@]}"
 detector_hard_rc=$stage_rc
 
-echo "== 4c pose fourth stage (the whole synth range) from $RUNS/demo_pose_stage3"
+echo "== 2g/3 pose fourth stage (the whole synth range) from $RUNS/demo_pose_stage3"
 later_stage train "$POSE_HARD_CONFIG" demo_pose_stage3 demo_pose_hard pose_hard.log "$HARD_SECONDS" \
   "${pose_hard_set[@]}"
 pose_hard_rc=$stage_rc
 
-echo "== 4d export and calibrate -> $DEST"
+echo "== 3/3 export -> $DEST"
+mkdir -p "$DEST"
 python -m posetrack.demo.export pose "$RUNS/demo_pose_hard" "$DEST/demo_pose.pth" \
   --first-stage "$RUNS/demo_pose" --second-stage "$RUNS/demo_pose_192x128" --third-stage "$RUNS/demo_pose_stage3" \
   --note "config_file=$POSE_HARD_CONFIG" --note "exit_code=$pose_hard_rc"
-python -m posetrack.demo.export detector "$RUNS/demo_detector_hard" "$RUNS/demo_detector_hard.pth" \
+python -m posetrack.demo.export detector "$RUNS/demo_detector_hard" "$DEST/demo_detector.pth" \
   --first-stage "$RUNS/demo_detector" --second-stage "$RUNS/demo_detector_finetune" \
   --note "config_file=$DETECTOR_HARD_CONFIG" --note "exit_code=$detector_hard_rc"
-if [[ -n "${DEMO_TINY:-}" ]]; then  # a few steps find no one: nothing to calibrate, the file goes out as it is
-  python scripts/calibrate_detector.py "$RUNS/demo_detector_hard.pth" "$HARD_DATA" calib -o "$DEST/demo_detector.pth" \
-    || cp "$RUNS/demo_detector_hard.pth" "$DEST/demo_detector.pth"
-else
-  python scripts/calibrate_detector.py "$RUNS/demo_detector_hard.pth" "$HARD_DATA" calib -o "$DEST/demo_detector.pth"
+if [[ -n "${DEMO_CALIBRATE:-}" ]]; then  # a few steps (DEMO_TINY) find no one: nothing to calibrate, said in one line
+  python scripts/calibrate_detector.py "$DEST/demo_detector.pth" "$HARD_DATA" calib \
+    -o "$DEST/demo_detector_calibrated.pth" || [[ -n "${DEMO_TINY:-}" ]]
 fi
 echo "done in $(( $(date +%s) - start )) s"

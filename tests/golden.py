@@ -3,8 +3,8 @@ checked byte for byte.
 
 The commands are run through the ``posetrack`` command line (a fresh process each, one torch thread), so the files
 are what a user gets. ``python tests/golden.py --record DIR`` writes them into ``DIR`` (``tests/data/golden`` is
-the committed set, recorded before the redesign of issue 13); ``tests/test_golden.py`` runs the same commands and
-compares every byte.
+the committed set, recorded before the redesign of issue 13, the demo networks' files again with issue 19's
+models); ``tests/test_golden.py`` runs the same commands and compares every byte.
 
 Inputs are made here, deterministically: a ``posetrack synth`` clip with its ground truth, and noisy poses from
 ``posetrack.synth.noisy_observations`` written as a PoseTrack 2018 file (for ``--poses`` and ``posetrack track``).

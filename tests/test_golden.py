@@ -1,6 +1,7 @@
 """Behaviour kept: ``posetrack run`` (demo models and ``--poses``, formats 2018, 2017 and coco), ``posetrack track``,
 ``posetrack eval --json`` and ``posetrack demo`` write the files recorded in ``tests/data/golden`` before the
-redesign of issue 13 (``tests/golden.py`` says how they are made).
+redesign of issue 13 (``tests/golden.py`` says how they are made); the files of the demo networks were recorded
+again when issue 19's stages replaced the packaged models (the others stayed byte for byte).
 
 Files that no network touched (given poses, their tracking and evaluation) must be equal byte for byte. Files that
 come from the demo networks are compared number by number: the same torch release gives last-digit differences on

@@ -78,6 +78,10 @@ def run_batch(input_path: str, out_dir: str, config: PipelineConfig, split: str 
             _summary(all_outcomes, merged, wall, quiet, ranks.world_size)
             if run_eval:
                 _evaluate(gt_dir, out_dir, bool(failed))
+        # The ranks leave the process group together: a rank that tore its gloo connections down while rank 0
+        # was still writing the summary made rank 0 abort at exit now and then ("terminate called without an
+        # active exception", exit -6 after a complete run).
+        distributed.barrier(ranks)
         return 1 if failed else 0
     finally:
         distributed.leave(ranks)

@@ -97,7 +97,7 @@ def write_hard_data(root: str | Path, parts: int = 25, sequences: int = 8, frame
                     photos: str | Path | None = None, calib_parts: int = 8, world_parts: int = 0,
                     world_sequences: int = 4, world_frames: int = 40) -> dict:
     """Render the training and validation splits under ``root``; counts of the training split."""
-    from .world import TRAIN_SEED, merge_parts, part_scenario
+    from .world import TRAIN_SEED, append_coco, merge_parts, part_scenario
     from .world import _write_part as write_world_part
 
     root = Path(root)
@@ -122,17 +122,13 @@ def write_hard_data(root: str | Path, parts: int = 25, sequences: int = 8, frame
     coco = json.loads(path.read_text())
     if photos is not None:
         extra = _photo_crops(root, Path(photos), HARD_SEED)
-        first = len(coco["images"]) + 1
-        coco["images"] += [{**im, "id": first + i} for i, im in enumerate(extra)]
+        append_coco(coco["images"], coco["annotations"], extra)
         summary["images"] += len(extra)
         summary["photos"] = len(extra)
     if world_parts:  # after the photos, in the detector's split only (their PoseTrack files: split "world")
         world = merge_parts(root, [f"worldpart{k}" for k in range(world_parts)], "world")
         added = json.loads((root / "annotations" / "person_keypoints_world.json").read_text())
-        image_ids = {im["id"]: len(coco["images"]) + i + 1 for i, im in enumerate(added["images"])}
-        coco["images"] += [{**im, "id": image_ids[im["id"]]} for im in added["images"]]
-        coco["annotations"] += [{**a, "id": len(coco["annotations"]) + i + 1, "image_id": image_ids[a["image_id"]]}
-                                for i, a in enumerate(added["annotations"])]
+        append_coco(coco["images"], coco["annotations"], added["images"], added["annotations"])
         for key in ("images", "people"):
             summary[key] += world[key]
         summary["world"] = world["images"]

@@ -79,17 +79,23 @@ def merge_parts(root: Path, parts: list[str], split: str) -> dict:
         for path in sorted((root / "annotations" / part).glob("*.json")):
             posetrack18.write_sequence(ann_dir / path.name, drop_degenerate(posetrack18.read_sequence(path)))
         coco = json.loads((root / "annotations" / f"person_keypoints_{part}.json").read_text())
-        renumber = {}
-        for image in coco["images"]:
-            renumber[image["id"]] = len(images) + 1
-            images.append({**image, "id": len(images) + 1})
-        for ann in coco["annotations"]:
-            annotations.append({**ann, "id": len(annotations) + 1, "image_id": renumber[ann["image_id"]]})
+        append_coco(images, annotations, coco["images"], coco["annotations"])
     if coco is None:
         raise PosetrackError(f"{root}: no parts to merge")
     write_json(root / "annotations" / f"person_keypoints_{split}.json",
                {**coco, "images": images, "annotations": annotations})
     return {"images": len(images), "people": len(annotations), "sequences": len(list(ann_dir.glob("*.json")))}
+
+
+def append_coco(images: list, annotations: list, new_images: list, new_annotations: list = ()) -> None:
+    """COCO ``new_images`` and their ``new_annotations`` appended to ``images`` and ``annotations`` with fresh ids
+    (each list numbered 1, 2, ... in order), their annotations pointing at their images' new ids."""
+    renumber = {}
+    for image in new_images:
+        renumber[image.get("id")] = len(images) + 1
+        images.append({**image, "id": len(images) + 1})
+    for ann in new_annotations:
+        annotations.append({**ann, "id": len(annotations) + 1, "image_id": renumber[ann["image_id"]]})
 
 
 def drop_degenerate(seq, min_extent: float = 4.0):

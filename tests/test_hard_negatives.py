@@ -168,3 +168,13 @@ def test_missing_photos_stop_with_one_line_before_anything_is_written(tmp_path):
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0 and "aero1.jpg: no such photo" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("bad", [["--world-parts", "-1"], ["--world-parts", "2", "--world-sequences", "0"],
+                                 ["--world-parts", "2", "--world-frames", "0"]])
+def test_bad_world_parts_stop_with_one_line_before_anything_is_written(tmp_path, bad):
+    done = subprocess.run([sys.executable, "-m", "posetrack.demo.hard", str(tmp_path / "out"), *bad],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "--world-sequences" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -102,7 +102,10 @@ def write_hard_data(root: str | Path, parts: int = 25, sequences: int = 8, frame
 
     root = Path(root)
     missing = [name for name in PHOTOS if photos is not None and not (Path(photos) / name).is_file()]
-    if missing:  # before anything is rendered
+    if world_parts < 0 or (world_parts and min(world_sequences, world_frames) < 1):  # before anything is rendered
+        raise PosetrackError(f"--world-parts {world_parts}, --world-sequences {world_sequences}, --world-frames "
+                             f"{world_frames}: give 0 or more parts of at least 1 sequence of at least 1 frame")
+    if missing:
         raise PosetrackError(f"{Path(photos) / missing[0]}: no such photo ({len(missing)} of {len(PHOTOS)} missing); "
                              "install Debian's opencv-doc or pass --photos with OpenCV's sample images")
     for k in range(parts):
